@@ -16,3 +16,7 @@ class InputError(MathpadError):
 
 class ModelError(MathpadError):
     """A model folder, file or download that cannot be used."""
+
+
+class ModelNotDownloadedError(ModelError):
+    """The model is not in the local cache and downloading was not allowed (offline)."""

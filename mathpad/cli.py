@@ -1,0 +1,241 @@
+"""The `mathpad` command: the window by default, recognition and rendering in a terminal.
+
+Heavy modules are imported inside the commands, so `mathpad --version` and `--help` answer
+at once. Exit codes: 0 success, 1 a failure (one line on stderr that names the file and
+what to do), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mathpad import __version__
+from mathpad.model.store import DEFAULT_REPO, DEFAULT_VARIANT, VARIANTS
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from mathpad.ink.strokes import Ink
+    from mathpad.recognizer import JoinStyle, Recognizer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="mathpad: %(message)s")
+    from mathpad.errors import MathpadError
+
+    try:
+        return int(args.run(args))
+    except MathpadError as error:
+        print(f"mathpad: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mathpad", description="Handwritten math to LaTeX, on your own machine."
+    )
+    parser.add_argument("--version", action="version", version=f"mathpad {__version__}")
+    parser.set_defaults(run=_gui, model=None, variant=DEFAULT_VARIANT, revision=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the handwriting pad (the default)")
+    _model_options(gui)
+    gui.set_defaults(run=_gui)
+
+    recognize = commands.add_parser("recognize", help="print the LaTeX of images or InkML files")
+    _model_options(recognize)
+    recognize.add_argument("inputs", nargs="+", metavar="FILE", help="image or .inkml file")
+    recognize.add_argument(
+        "--max-length", type=_max_length, default=None, metavar="N",
+        help="most tokens per expression, start token included (default 128)",
+    )  # fmt: skip
+    recognize.add_argument(
+        "--decode", choices=("auto", "plain"), default="auto",
+        help="plain: the published decoder graph as is, for exact checks (slow)",
+    )  # fmt: skip
+    recognize.add_argument(
+        "--page", action="store_true",
+        help="treat each image like a page: trim, invert dark mode, split lines, chunk long ones",
+    )  # fmt: skip
+    recognize.add_argument(
+        "--join", choices=("lines", "aligned"), default="lines",
+        help="how several expressions of one page are joined (default: lines)",
+    )  # fmt: skip
+    recognize.add_argument("--json", action="store_true", help="one JSON object per line")
+    recognize.set_defaults(run=_recognize)
+
+    render = commands.add_parser("render", help="save the image the model sees for an ink")
+    render.add_argument("ink", type=Path, metavar="INK.inkml")
+    render.add_argument("output", type=Path, metavar="OUT.png")
+    render.add_argument("--layout", choices=("3:2", "tight"), default="3:2")
+    render.add_argument("--height", type=float, default=None, help="ink height in units")
+    render.set_defaults(run=_render)
+
+    model = commands.add_parser("model", help="download or describe the model")
+    model_commands = model.add_subparsers(title="model commands", metavar="ACTION", required=True)
+    download = model_commands.add_parser("download", help="fetch one variant into the cache")
+    _model_options(download)
+    download.set_defaults(run=_download)
+    info = model_commands.add_parser("info", help="describe a downloaded model")
+    _model_options(info)
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _max_length(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a length: give a whole number of at least 2 (the start token counts)"
+        )
+    return value
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", default=None, metavar="DIR_OR_REPO",
+        help=f"a model folder in the hub layout, or a hub repo id (default {DEFAULT_REPO})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--variant", choices=tuple(VARIANTS), default=DEFAULT_VARIANT,
+        help="weights to use (default int8: smallest download, fastest on CPUs)",
+    )  # fmt: skip
+    parser.add_argument("--revision", default=None, help="a hub branch, tag or commit to pin")
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from mathpad.ui.app import run_gui
+
+    return run_gui(model=args.model, variant=args.variant, revision=args.revision)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from mathpad.model.store import download_model
+
+    folder = download_model(args.model, args.variant, revision=args.revision)
+    print(folder)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from mathpad.recognizer import Recognizer
+
+    recognizer = Recognizer(args.model, args.variant, revision=args.revision, synchronous=True)
+    info = recognizer.load().result()
+    engine = recognizer.engine
+    settings = engine.settings
+    rows = {
+        "model": info.name,
+        "folder": str(engine.files.root),
+        "variant": info.variant,
+        "encoder": f"{engine.files.encoder.name} ({engine.files.encoder.stat().st_size:,} bytes)",
+        "decoder": f"{engine.files.decoder.name} ({engine.files.decoder.stat().st_size:,} bytes)",
+        "decoding": info.decoder,
+        "start / end / pad token": (
+            f"{settings.decoder_start_token_id} / {settings.eos_token_ids} / "
+            f"{settings.pad_token_id}"
+        ),
+        "max length": str(settings.max_length),
+        "load time": f"{info.load_seconds:.2f} s",
+    }
+    width = max(map(len, rows))
+    for key, value in rows.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from mathpad.files import save_image
+    from mathpad.imaging.raster import TARGET_INK_HEIGHT, render_ink
+    from mathpad.ink.inkml import read_inkml
+
+    ink = read_inkml(args.ink)
+    height = TARGET_INK_HEIGHT if args.height is None else args.height
+    save_image(render_ink(ink, target_height=height, layout=args.layout), args.output)
+    return 0
+
+
+def _load(path: Path) -> Image.Image | Ink:
+    if path.suffix.lower() == ".inkml":
+        from mathpad.ink.inkml import read_inkml
+
+        return read_inkml(path)
+    from mathpad.imaging.loading import load_image
+
+    return load_image(path)
+
+
+def _recognize(args: argparse.Namespace) -> int:
+    from mathpad.errors import InputError
+    from mathpad.recognizer import Recognizer
+
+    recognizer = Recognizer(
+        args.model,
+        args.variant,
+        decode=args.decode,
+        revision=args.revision,
+        synchronous=True,
+        local_files_only=False,
+        max_length=args.max_length,
+    )
+    loaded: dict[Path, Image.Image | Ink] = {}
+    failed = False
+    for name in args.inputs:
+        try:
+            loaded[Path(name)] = _load(Path(name))
+        except InputError as error:
+            print(f"mathpad: error: {error}", file=sys.stderr)
+            failed = True
+    for record in _results(recognizer, loaded, args.page, args.join) if loaded else []:
+        print(json.dumps(record, ensure_ascii=False) if args.json else record["latex"])
+    return 1 if failed else 0
+
+
+def _results(
+    recognizer: Recognizer, loaded: dict[Path, Image.Image | Ink], page: bool, join: JoinStyle
+) -> list[dict[str, object]]:
+    """One output record per input, in the order given; plain images go in one batch."""
+    from PIL import Image
+
+    raw = {p: x for p, x in loaded.items() if isinstance(x, Image.Image) and not page}
+    plain = recognizer.recognize_images(list(raw.values()))
+    by_path = dict(zip(raw, plain, strict=True))
+    records = []
+    for path, item in loaded.items():
+        if path in by_path:
+            result = by_path[path]
+            record: dict[str, object] = {
+                "path": str(path),
+                "latex": result.latex,
+                "token_ids": list(result.token_ids),
+                "seconds": round(result.seconds, 4),
+            }
+        else:
+            result_page = (
+                recognizer.recognize_image(item)
+                if isinstance(item, Image.Image)
+                else recognizer.recognize_ink(item)
+            )
+            record = {
+                "path": str(path),
+                "latex": result_page.latex(join),
+                "expressions": list(result_page.expressions),
+                "token_ids": [list(p.token_ids) for p in result_page.pieces],
+                "seconds": round(result_page.seconds, 4),
+            }
+        records.append(record)
+    return records
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Shared test fixtures: the committed tiny models and their recorded references."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODELS = FIXTURES / "models"
+IMAGES = FIXTURES / "images"
+EXPORTERS = ("optimum", "torch")
+
+# huggingface_hub reads these once, at import: no test may reach the network or the user's cache.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mathpad-test-hf-")
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test away from the user's caches, config and the network."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict[str, Any]:
+    """Tokens and text recorded from transformers' generate on the fixture models."""
+    return json.loads((FIXTURES / "reference.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=EXPORTERS)
+def exporter(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def copy_model(exporter: str, target: Path, variants: tuple[str, ...] = ("", "_int8")) -> Path:
+    """A writable copy of a fixture model with only the given ONNX variants."""
+    source = MODELS / exporter
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("onnx"))
+    (target / "onnx").mkdir()
+    for suffix in variants:
+        for part in ("encoder", "decoder"):
+            name = f"onnx/{part}_model{suffix}.onnx"
+            shutil.copyfile(source / name, target / name)
+    return target
