@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,7 @@ def exporter(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def copy_model(exporter: str, target: Path, variants: tuple[str, ...] = ("", "_int8")) -> Path:
-    """A writable copy of a fixture model with only the given ONNX variants."""
+def _copy_model(exporter: str, target: Path, variants: tuple[str, ...] = ("", "_int8")) -> Path:
     source = MODELS / exporter
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("onnx"))
     (target / "onnx").mkdir()
@@ -52,3 +52,9 @@ def copy_model(exporter: str, target: Path, variants: tuple[str, ...] = ("", "_i
             name = f"onnx/{part}_model{suffix}.onnx"
             shutil.copyfile(source / name, target / name)
     return target
+
+
+@pytest.fixture
+def copy_model() -> Callable[..., Path]:
+    """Make a writable copy of a fixture model holding only the given ONNX variants."""
+    return _copy_model

@@ -64,8 +64,10 @@ class Engine:
         self._tokenizer = _load_tokenizer(files.root / "tokenizer.json")
         self._max_positions = _max_positions(files.root / "config.json")
 
+        optimized = cache_dir / "optimized" if cache_dir is not None else None
+
         def open_session(path: Path) -> ort.InferenceSession:
-            return _open_checked(path, threads)
+            return _open_checked(path, threads, optimized)
 
         with ThreadPoolExecutor(2) as pool:
             encoder = pool.submit(open_session, files.encoder)
@@ -120,15 +122,19 @@ class Engine:
 def _open_decoder(
     path: Path, open_session: SessionFactory, decode: Decode, cache_dir: Path | None
 ) -> DecoderRunner:
-    """The fastest runner that passed its checks, or the plain one when asked or needed."""
-    session = open_session(path)
-    _check_decoder(session, path)
+    """The fastest runner that passed its checks, or the plain one when asked or needed.
+
+    The published graph is only opened when the plain runner is used: a fast runner built
+    from cached derived graphs starts without it.
+    """
     if decode == "auto" and cache_dir is not None:
         from mathpad.model.fast_decoder import open_fast_decoder
 
         fast = open_fast_decoder(path, cache_dir=cache_dir, make_session=open_session)
         if fast is not None:
             return fast
+    session = open_session(path)
+    _check_decoder(session, path)
     return PlainDecoder(session)
 
 
@@ -147,9 +153,11 @@ def _max_positions(config_path: Path) -> int:
     return int(decoder.get("max_position_embeddings", 512))
 
 
-def _open_checked(path: Path, threads: int | None) -> ort.InferenceSession:
+def _open_checked(
+    path: Path, threads: int | None, optimized_dir: Path | None
+) -> ort.InferenceSession:
     try:
-        return make_session(path, threads=threads)
+        return make_session(path, threads=threads, optimized_dir=optimized_dir)
     except Exception as error:  # onnxruntime raises its own exception types for bad graphs
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "NOT_IMPLEMENTED" in text or "Could not find an implementation" in text:

@@ -8,7 +8,7 @@ runners (see `fast_decoder`) keep state between calls but answer the same questi
 
 from __future__ import annotations
 
-import logging
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +16,6 @@ from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
-
-log = logging.getLogger(__name__)
 
 SessionFactory = Callable[[Path], ort.InferenceSession]
 
@@ -36,25 +34,46 @@ class DecoderRunner(Protocol):
     def start(self, encoder_hidden_states: np.ndarray) -> StepFunction: ...
 
 
-def physical_cores() -> int:
-    """Cores to use: onnxruntime gains nothing from hyper-threads and a GUI needs headroom."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        count = os.cpu_count() or 1
-    return max(1, count)
+def make_session(
+    path: Path, *, threads: int | None = None, optimized_dir: Path | None = None
+) -> ort.InferenceSession:
+    """An onnxruntime CPU session tuned for a desktop: no busy-waiting threads while idle.
+
+    With `optimized_dir`, the graph onnxruntime optimized is saved there on first use and
+    loaded as is afterwards: a second start skips the optimization passes.
+    """
+    options = _options(threads)
+    if optimized_dir is None:
+        return _session(path, options)
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    optimized = optimized_dir / f"{path.stem}.{digest}.onnx"
+    if optimized.is_file():
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return _session(optimized, options)
+    optimized_dir.mkdir(parents=True, exist_ok=True)
+    partial = optimized.with_suffix(f".{os.getpid()}.part")
+    options.optimized_model_filepath = str(partial)
+    session = _session(path, options)
+    os.replace(partial, optimized)  # whole or absent, whatever happens meanwhile
+    return session
 
 
-def make_session(path: Path, *, threads: int | None = None) -> ort.InferenceSession:
-    """An onnxruntime CPU session tuned for a desktop: no busy-waiting threads while idle."""
+def _session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _options(threads: int | None) -> ort.SessionOptions:
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or physical_cores()
+    # 0 lets onnxruntime use one thread per physical core: hyper-threads add nothing here.
+    options.intra_op_num_threads = threads or 0
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     # Spinning threads burn the cores the GUI and the other session need between runs.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return options
 
 
 class PlainDecoder:
