@@ -1,1 +1,1 @@
-"""ink"""
+"""Ink: strokes, the undoable drawing, InkML files. Pure data: no Qt, no pixels."""

@@ -1,0 +1,162 @@
+"""InkML in MathWriting's format: the hand-written files, round trips and bad input."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mathpad.errors import InputError
+from mathpad.ink import inkml
+from mathpad.ink.inkml import parse_inkml, read_inkml, to_inkml, write_inkml
+from mathpad.ink.strokes import Ink, Stroke
+
+DATA = Path(__file__).parent / "data" / "ink"
+HEADER = '<ink xmlns="http://www.w3.org/2003/InkML">'
+
+
+def test_reads_a_mathwriting_style_file_with_its_trace_format() -> None:
+    ink = read_inkml(DATA / "x_squared.inkml")
+    assert ink.annotations["normalizedLabel"] == "x^{2}"
+    assert ink.annotations["sampleId"] == "mathpad-x-squared"
+    assert [len(s.points) for s in ink.strokes] == [5, 5, 7]
+    assert ink.strokes[0].points[1].tolist() == [115.0, 222.5, 16.0]
+
+
+def test_reads_two_coordinate_points_with_zero_time() -> None:
+    ink = read_inkml(DATA / "fraction.inkml")
+    assert ink.annotations["label"] == "\\frac{1}{2}"
+    assert ink.strokes[1].points.tolist() == [[100, 185, 0], [160, 186, 0], [220, 185, 0]]
+
+
+def test_reads_traces_nested_in_trace_groups_but_only_root_annotations() -> None:
+    text = (
+        f'{HEADER}<annotation type="truth">$x$</annotation><trace id="0">1 2, 3 4</trace>'
+        '<traceGroup><annotation type="truth">Segmentation</annotation>'
+        '<trace id="1">5 6, 7 8</trace></traceGroup></ink>'
+    )
+    ink = parse_inkml(text)
+    assert len(ink.strokes) == 2 and dict(ink.annotations) == {"truth": "$x$"}
+
+
+@pytest.mark.parametrize("name", ["x_squared", "fraction", "two_lines"])
+def test_files_survive_a_write_and_read_round_trip(name: str, tmp_path: Path) -> None:
+    ink = read_inkml(DATA / f"{name}.inkml")
+    write_inkml(ink, tmp_path / "copy.inkml")
+    again = read_inkml(tmp_path / "copy.inkml")
+    assert again == ink
+    assert dict(again.annotations) == dict(ink.annotations)
+
+
+def test_round_trip_keeps_pressure_and_exact_floats_and_escapes_text() -> None:
+    rng = np.random.default_rng(1)
+    strokes = tuple(Stroke(rng.normal(size=(9, 3)) * 1e3, rng.random(9)) for _ in range(3))
+    ink = Ink(strokes, {"label": 'a<b & "c"', "sampleId": "ß-1"})
+    assert parse_inkml(to_inkml(ink)) == ink
+    assert parse_inkml(to_inkml(ink).encode("utf-8")).annotations["sampleId"] == "ß-1"
+
+
+def test_pressure_is_dropped_when_only_some_strokes_have_it() -> None:
+    ink = Ink((Stroke(np.ones((2, 3)), np.ones(2)), Stroke(np.zeros((2, 3)))))
+    assert all(s.pressure is None for s in parse_inkml(to_inkml(ink)).strokes)
+
+
+def test_a_single_point_reads_and_writes() -> None:
+    ink = parse_inkml(f"{HEADER}<trace>3.5 4.25 7</trace></ink>")
+    assert ink.strokes[0].points.tolist() == [[3.5, 4.25, 7.0]]
+    assert parse_inkml(to_inkml(ink)) == ink
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        (f"{HEADER}<trace>1 2 3, 4 5 6</ink>", "not well-formed XML"),
+        ("just some text", "not well-formed XML"),
+        ("", "not well-formed XML"),
+        (f'{HEADER}<annotation type="label">x</annotation></ink>', "no <trace>"),
+        ('<svg xmlns="http://www.w3.org/2000/svg"/>', "root element is <svg>"),
+        (f"{HEADER}<trace>1 2 3, 4 nan 6</trace></ink>", "point 2: Y is nan"),
+        (f"{HEADER}<trace>1 2 3</trace><trace>inf 2 3</trace></ink>", "trace 2, point 1: X is inf"),
+        (f"{HEADER}<trace>1 2 -1e309</trace></ink>", "T is -inf"),
+        (f"{HEADER}<trace>1 2 3, 4 5</trace></ink>", "point 2 has 2 values"),
+        (f"{HEADER}<trace>1 2 3, </trace></ink>", "empty point"),
+        (f"{HEADER}<trace>1 2 3 4, 5 6 7 8</trace></ink>", "4 values per point"),
+        (f"{HEADER}<trace>1 2q 3</trace></ink>", "'2q' is not a number"),
+        (
+            f"{HEADER}<traceFormat><channel name='T'/></traceFormat><trace>1</trace></ink>",
+            "X and Y",
+        ),
+        ('<!DOCTYPE ink [<!ENTITY a "aaaaaaaa">]><ink><trace>&a;</trace></ink>', "entity"),
+    ],
+)
+def test_bad_input_is_an_input_error_naming_the_file_and_the_fault(
+    text: str, complaint: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_inkml(text, source="drawing.inkml")
+    assert "drawing.inkml" in str(caught.value)
+    assert complaint in str(caught.value)
+
+
+def test_the_first_trace_format_maps_channels_by_name() -> None:
+    text = (
+        f"{HEADER}<traceFormat><channel name='T'/><channel name='Y'/><channel name='F'/>"
+        "<channel name='X'/></traceFormat><traceFormat><channel name='Z'/></traceFormat>"
+        "<trace>10 2 0.5 1, 20 4 0.25 3</trace></ink>"
+    )
+    stroke = parse_inkml(text).strokes[0]
+    assert stroke.points.tolist() == [[1, 2, 10], [3, 4, 20]]
+    assert stroke.pressure is not None and stroke.pressure.tolist() == [0.5, 0.25]
+
+
+def test_missing_directory_and_oversized_files_are_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_inkml(tmp_path / "nowhere.inkml")
+    with pytest.raises(InputError, match="cannot read"):
+        read_inkml(tmp_path)
+    big = tmp_path / "big.inkml"
+    big.write_text(f"{HEADER}<trace>1 2 3</trace></ink>")
+    monkeypatch.setattr(inkml, "MAX_INKML_BYTES", 20)
+    with pytest.raises(InputError, match=r"big.inkml is .* MiB; mathpad reads ink files up to"):
+        read_inkml(big)
+
+
+def test_a_million_point_ink_reads_and_writes_in_seconds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    points = np.round(rng.uniform(0, 2000, (1_000_000, 3)), 2)
+    ink = Ink(tuple(Stroke(chunk) for chunk in np.split(points, 500)))
+    began = time.perf_counter()
+    write_inkml(ink, tmp_path / "big.inkml")
+    assert read_inkml(tmp_path / "big.inkml") == ink
+    assert time.perf_counter() - began < 15
+
+
+def test_write_is_atomic_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "drawing.inkml"
+    first = read_inkml(DATA / "fraction.inkml")
+    write_inkml(first, target)
+
+    def full_disk(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(InputError, match="No space left"):
+        write_inkml(read_inkml(DATA / "x_squared.inkml"), target)
+    assert read_inkml(target) == first
+    assert [p.name for p in tmp_path.iterdir()] == ["drawing.inkml"]
+
+
+def test_writing_into_a_missing_folder_or_an_empty_drawing_is_refused(tmp_path: Path) -> None:
+    ink = read_inkml(DATA / "fraction.inkml")
+    with pytest.raises(InputError, match="cannot write"):
+        write_inkml(ink, tmp_path / "missing" / "drawing.inkml")
+    with pytest.raises(InputError, match="empty"):
+        write_inkml(Ink(()), tmp_path / "drawing.inkml")
+    assert not (tmp_path / "drawing.inkml").exists()
