@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 
 from PIL import Image
 
+from mathpad.imaging.loading import to_rgb
 from mathpad.imaging.pieces import image_pieces, ink_pieces
 from mathpad.ink.strokes import Ink
 from mathpad.model.engine import Decode, Engine, Recognition
@@ -147,7 +148,7 @@ class Recognizer:
 
     def submit_image(self, image: Image.Image, *, tag: object = None) -> Future[PageResult]:
         """Recognize a loaded or pasted picture, normalized, split and chunked like ink."""
-        return self._submit(lambda: image_pieces(image), tag)
+        return self._submit(lambda: image_pieces(to_rgb(image)), tag)
 
     def recognize_ink(self, ink: Ink) -> PageResult:
         """`submit_ink`, waiting for the result."""

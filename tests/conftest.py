@@ -11,11 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-FIXTURES = Path(__file__).parent / "fixtures"
-MODELS = FIXTURES / "models"
-IMAGES = FIXTURES / "images"
-EXPORTERS = ("optimum", "torch")
+from support import EXPORTERS, FIXTURES, MODELS
 
 # huggingface_hub reads these once, at import: no test may reach the network or the user's cache.
 os.environ["HF_HUB_OFFLINE"] = "1"
