@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -60,9 +60,12 @@ class Engine:
         self.files = files
         self._preprocess = PreprocessConfig.from_file(files.root / "preprocessor_config.json")
         self._generation_file = files.file("generation_config.json")
-        self.settings = load_generation_settings(files.root / "config.json", self._generation_file)
-        self._tokenizer = _load_tokenizer(files.root / "tokenizer.json")
         self._max_positions = _max_positions(files.root / "config.json")
+        settings = load_generation_settings(files.root / "config.json", self._generation_file)
+        # A model with fewer learned positions than the default length would crash where
+        # the reference does; stopping at its last position gives the same tokens up to there.
+        self.settings = replace(settings, max_length=min(settings.max_length, self._max_positions))
+        self._tokenizer = _load_tokenizer(files.root / "tokenizer.json")
 
         optimized = cache_dir / "optimized" if cache_dir is not None else None
 

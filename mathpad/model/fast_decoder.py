@@ -1,0 +1,312 @@
+"""Decoder runners on derived graphs, and the cache that derives and verifies them once.
+
+`open_fast_decoder` returns the fastest runner whose graphs passed verification against the
+published decoder: "cached" (cross-attention K/V computed once per image, a self-attention
+cache, one new token per step) or "hoisted" (cross-attention K/V once per image, the whole
+prefix per step). Derived graphs and the verdict are stored under a key made of the source's
+content hash, the derivation version and the onnxruntime version, so each model file is
+derived and verified once, and a failure is not retried at every start.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from mathpad.model import graph_verify
+from mathpad.model.graphs import (
+    DERIVATION_VERSION,
+    LEVELS,
+    StepSignature,
+    derive,
+    load_model,
+    save_model,
+)
+from mathpad.model.runners import DecoderRunner, SessionFactory, StepFunction
+
+log = logging.getLogger(__name__)
+
+_MANIFEST = "manifest.json"
+_HASHES = "source-hashes.json"
+_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+def _cross_attention(
+    prepare: ort.InferenceSession, signature: StepSignature, states: np.ndarray
+) -> dict[str, np.ndarray]:
+    """What the step graph reads from the encoder, computed once per image."""
+    values = prepare.run(list(signature.cross), {signature.states: states})
+    return dict(zip(signature.cross, values, strict=True))
+
+
+def _check_length(tokens: np.ndarray, max_length: int) -> None:
+    if tokens.shape[1] > max_length:
+        raise ValueError(
+            f"{tokens.shape[1]} tokens exceed the decoder's {max_length} learned positions"
+        )
+
+
+class HoistedDecoder:
+    """Cross-attention K/V once per image; each step still feeds the whole prefix."""
+
+    name = "hoisted"
+
+    def __init__(
+        self,
+        prepare: ort.InferenceSession,
+        step: ort.InferenceSession,
+        signature: StepSignature,
+    ) -> None:
+        self._prepare, self._step, self._signature = prepare, step, signature
+
+    def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
+        signature = self._signature
+        cross = _cross_attention(self._prepare, signature, encoder_hidden_states)
+
+        def step(tokens: np.ndarray) -> np.ndarray:
+            _check_length(tokens, signature.max_length)
+            feeds = {signature.ids: tokens, **cross}
+            (logits,) = self._step.run([signature.logits], feeds)
+            return logits[:, -1, :]
+
+        return step
+
+
+class CachedDecoder:
+    """Cross-attention K/V once per image and a self-attention cache: one token per step."""
+
+    name = "cached"
+
+    def __init__(
+        self,
+        prepare: ort.InferenceSession,
+        step: ort.InferenceSession,
+        signature: StepSignature,
+    ) -> None:
+        self._prepare, self._step, self._signature = prepare, step, signature
+        inputs = {i.name: i for i in step.get_inputs()}
+        self._past = [
+            (name, inputs[name].shape[-1], _DTYPES[inputs[name].type]) for name in signature.past
+        ]
+
+    def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
+        cross = _cross_attention(self._prepare, self._signature, encoder_hidden_states)
+        batch = encoder_hidden_states.shape[0]
+        past = {name: np.zeros((batch, 0, width), dtype) for name, width, dtype in self._past}
+        return _CachedSteps(self._step, self._signature, cross, past)
+
+
+class _CachedSteps:
+    """One decode's step function: the cache and the tokens it covers."""
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        signature: StepSignature,
+        cross: dict[str, np.ndarray],
+        past: dict[str, np.ndarray],
+    ) -> None:
+        self._session, self._signature = session, signature
+        self._cross, self._past = cross, past
+        (batch,) = {value.shape[0] for value in past.values()}
+        self._tokens = np.zeros((batch, 0), np.int64)  # the tokens the cache holds
+        self._outputs = [signature.logits, *signature.present]
+
+    def __call__(self, tokens: np.ndarray) -> np.ndarray:
+        rows, length = self._tokens.shape
+        if tokens.shape != (rows, length + 1):
+            raise ValueError(
+                f"cached decoder called out of sequence: it holds {length} tokens of {rows} "
+                f"rows and needs them plus one new column, got shape {tokens.shape}; "
+                "call start() for a new decode"
+            )
+        if not np.array_equal(tokens[:, :-1], self._tokens):
+            raise ValueError(
+                "cached decoder called out of sequence: the earlier tokens differ from those "
+                "it has seen; call start() for a new decode"
+            )
+        _check_length(tokens, self._signature.max_length)
+        feeds = {self._signature.ids: tokens[:, -1:], **self._cross, **self._past}
+        logits, *present = self._session.run(self._outputs, feeds)
+        self._past = dict(zip(self._signature.past, present, strict=True))
+        self._tokens = tokens.copy()
+        return logits[:, -1, :]
+
+
+def build_runner(
+    signature: StepSignature, prepare: ort.InferenceSession, step: ort.InferenceSession
+) -> DecoderRunner:
+    runner = CachedDecoder if signature.past else HoistedDecoder
+    return runner(prepare, step, signature)
+
+
+def open_fast_decoder(
+    decoder_path: Path, *, cache_dir: Path, make_session: SessionFactory
+) -> DecoderRunner | None:
+    """The fastest verified runner for `decoder_path`, or None to use the plain one.
+
+    The first call for a model file derives and verifies (seconds at full size); later calls
+    load the stored graphs. `make_session` opens only those: verification uses plain
+    sessions, so its temporary graphs leave nothing in the caller's session cache.
+    """
+    name = decoder_path.name
+    try:
+        entry = _entry(decoder_path, cache_dir)
+        manifest = _read_manifest(entry) or _derive_into(entry, decoder_path)
+    except OSError as error:
+        log.warning("no fast decoder for %s, using the plain one: %s", name, error)
+        return None
+    level, failures = manifest["level"], _describe(manifest["failures"])
+    if level is None:
+        log.warning("no fast decoder for %s, using the plain one: %s", name, failures)
+        return None
+    if failures:
+        log.warning("using the %s decoder for %s: %s", level, name, failures)
+    fields = manifest["signature"]
+    signature = StepSignature(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    )
+    try:
+        prepare = make_session(entry / level / "prepare.onnx")
+        step = make_session(entry / level / "step.onnx")
+    except Exception as error:  # onnxruntime has its own exception types
+        log.warning("stored %s graphs for %s are unusable, removed: %s", level, name, error)
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    return build_runner(signature, prepare, step)
+
+
+def _describe(failures: dict[str, str]) -> str:
+    return "; ".join(f"{level} graphs failed: {reason}" for level, reason in failures.items())
+
+
+def _entry(source: Path, cache_dir: Path) -> Path:
+    """The cache folder for `source`; stale derivations of the same file are removed."""
+    digest = _content_hash(source, cache_dir)[:20]
+    prefix = f"{source.stem}-{digest}-"
+    name = f"{prefix}v{DERIVATION_VERSION}-ort{ort.__version__}"
+    for stale in cache_dir.glob(f"{prefix}*"):
+        if stale.name != name and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    return cache_dir / name
+
+
+def _content_hash(source: Path, cache_dir: Path) -> str:
+    """SHA-256 of the model file and its external data, if any.
+
+    Remembered by size and modification time: hashing a 1.2 GB decoder at every start
+    would cost a second.
+    """
+    files = [source, *sorted(source.parent.glob(f"{source.name}?*"))]
+    stamp = [[file.stat().st_size, file.stat().st_mtime_ns] for file in files]
+    memo_path = cache_dir / _HASHES
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    key = str(source.resolve())
+    if memo.get(key, {}).get("stamp") == stamp:
+        return memo[key]["sha256"]
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as stream:
+            while chunk := stream.read(1 << 22):
+                digest.update(chunk)
+    memo[key] = {"stamp": stamp, "sha256": digest.hexdigest()}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(memo_path, json.dumps(memo, indent=1))
+    return memo[key]["sha256"]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(entry: Path) -> dict | None:
+    try:
+        manifest = json.loads((entry / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("version") == DERIVATION_VERSION else None
+
+
+def _derive_into(entry: Path, source: Path) -> dict:
+    """Derive and verify in a temporary folder, then move it into place in one step."""
+    work = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
+    try:
+        manifest = _derive_all(source, work)
+        (work / _MANIFEST).write_text(json.dumps(manifest, indent=2))
+        try:
+            os.replace(work, entry)
+        except OSError:
+            stored = _read_manifest(entry)
+            if stored is not None:  # another process stored the same entry first
+                return stored
+            shutil.rmtree(entry)  # a damaged leftover
+            os.replace(work, entry)
+        return manifest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _derive_all(source: Path, work: Path) -> dict:
+    """Try each level, fastest first; keep the first whose graphs pass verification."""
+    failures: dict[str, str] = {}
+    manifest = {"version": DERIVATION_VERSION, "source": source.name, "failures": failures}
+    for level in LEVELS:
+        try:
+            signature = _derive_level(source, level, work)
+        except OSError:
+            raise  # a full disk is no verdict on the graphs
+        except Exception as error:  # anything else means: do not use these graphs
+            failures[level] = f"{type(error).__name__}: {error}"
+            shutil.rmtree(work / level, ignore_errors=True)
+        else:
+            return {**manifest, "level": level, "signature": asdict(signature)}
+    return {**manifest, "level": None, "signature": None}
+
+
+def _derive_level(source: Path, level: str, work: Path) -> StepSignature:
+    """Derive `level` into `work/level` and verify it; raises on any failure."""
+    started = time.perf_counter()
+    folder, scratch = work / level, work / "verify"
+    folder.mkdir()
+    derived = derive(load_model(source), level)
+    prepare, step = folder / "prepare.onnx", folder / "step.onnx"
+    save_model(derived.prepare, prepare)
+    save_model(derived.step, step)
+    signature, precision = derived.signature, derived.precision
+    del derived  # the step graph holds the decoder's weights
+    scratch.mkdir()
+    try:
+        graph_verify.verify(
+            source,
+            prepare,
+            step,
+            precision=precision,
+            work=scratch,
+            build_runner=functools.partial(build_runner, signature),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    log.info("derived and verified %s graphs for %s in %.2f s", level, source.name, elapsed)
+    return signature
