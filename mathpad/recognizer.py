@@ -20,7 +20,6 @@ from typing import Literal, TypeVar
 from PIL import Image
 
 from mathpad.imaging.loading import to_rgb
-from mathpad.imaging.pieces import image_pieces, ink_pieces
 from mathpad.ink.strokes import Ink
 from mathpad.model.engine import Decode, Engine, Recognition
 from mathpad.model.store import DEFAULT_VARIANT, Progress, graph_cache_dir, resolve_model
@@ -144,10 +143,14 @@ class Recognizer:
 
     def submit_ink(self, ink: Ink, *, tag: object = None) -> Future[PageResult]:
         """Recognize a drawing: one result per expression line, long lines in chunks."""
+        from mathpad.imaging.pieces import ink_pieces  # matplotlib: only when ink comes
+
         return self._submit(lambda: ink_pieces(ink), tag)
 
     def submit_image(self, image: Image.Image, *, tag: object = None) -> Future[PageResult]:
         """Recognize a loaded or pasted picture, normalized, split and chunked like ink."""
+        from mathpad.imaging.pieces import image_pieces
+
         return self._submit(lambda: image_pieces(to_rgb(image)), tag)
 
     def recognize_ink(self, ink: Ink) -> PageResult:

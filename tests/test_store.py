@@ -41,7 +41,7 @@ def test_a_missing_file_is_named(model_dir: Path, name: str) -> None:
 
 
 def test_a_variant_the_folder_lacks_is_named(model_dir: Path) -> None:
-    with pytest.raises(ModelError, match=r"decoder_model_q4\.onnx is missing"):
+    with pytest.raises(ModelError, match=r"encoder_model_q4\.onnx is missing"):
         resolve_model(model_dir, "q4")
 
 

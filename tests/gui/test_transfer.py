@@ -1,0 +1,176 @@
+"""Copy to the clipboard in every format; paste, drop and open pictures and ink."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFont, QGuiApplication, QImage, QPainter
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from mathpad.ink.inkml import write_inkml
+from mathpad.ink.strokes import Ink, Stroke
+from mathpad.settings import load_settings
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+def handwriting_picture() -> QImage:
+    """A screenshot-like picture of a formula: dark text on white."""
+    image = QImage(360, 120, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setFont(QFont("DejaVu Sans", 40))
+    painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter, "x² + 1")
+    painter.end()
+    return image
+
+
+def drop(window, mime: QMimeData) -> bool:
+    """Drag `mime` over the window and drop it, as a file manager would."""
+    where = QPointF(window.canvas.geometry().center())
+    actions = Qt.DropAction.CopyAction
+    with warnings.catch_warnings():  # Qt 6.12 prefers a QPointF that Qt 6.11 refuses
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(
+            where.toPoint(),
+            actions,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(
+        where, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(window, event)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("copy_as_is", "x^{2}+1"),
+        ("copy_inline", "$x^{2}+1$"),
+        ("copy_display", "\\[x^{2}+1\\]"),
+    ],
+)
+def test_copy_formats_reach_the_clipboard(window, action: str, expected: str) -> None:
+    window.source.setPlainText("  x^{2}+1 ")
+    window.actions[action].trigger()
+    assert QGuiApplication.clipboard().text() == expected
+    # Ctrl+Shift+C repeats the last format chosen, which is remembered
+    QGuiApplication.clipboard().clear()
+    QTest.keyClick(window.canvas, Qt.Key.Key_C, CTRL | SHIFT)
+    assert QGuiApplication.clipboard().text() == expected
+    assert load_settings().copy_format == action.removeprefix("copy_")
+
+
+def test_copy_with_no_latex_keeps_the_clipboard(window) -> None:
+    QGuiApplication.clipboard().setText("before")
+    QTest.keyClick(window.canvas, Qt.Key.Key_C, CTRL | SHIFT)
+    assert QGuiApplication.clipboard().text() == "before"
+    assert window.statusBar().currentMessage() == "Nothing to copy yet."
+
+
+def test_copy_the_rendered_picture(window) -> None:
+    window.source.setPlainText(r"\frac{a}{b}")
+    window.actions["copy_picture"].trigger()
+    mime = QGuiApplication.clipboard().mimeData()
+    image = QGuiApplication.clipboard().image()
+    assert not image.isNull() and image.width() > 20
+    assert image.pixelColor(0, 0).name() == "#ffffff"
+    assert mime.text() == r"\frac{a}{b}"
+
+
+def test_copy_picture_of_unrenderable_latex_says_why(window) -> None:
+    QGuiApplication.clipboard().setText("before")
+    window.source.setPlainText(r"\begin{matrix}1\end{matrix}")
+    window.actions["copy_picture"].trigger()
+    assert QGuiApplication.clipboard().text() == "before"
+    assert "mathtext does not know" in window.statusBar().currentMessage()
+
+
+def test_paste_an_image_recognizes_it(window, draw, qtbot) -> None:
+    QGuiApplication.clipboard().setImage(handwriting_picture())
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    assert got.args[0].tag == ("picture", 1)
+    assert window.canvas._backdrop is not None
+    assert window.document.ink.is_empty
+
+
+def test_paste_without_a_picture_says_so(window) -> None:
+    QGuiApplication.clipboard().setText("just text")
+    QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    assert "no picture" in window.statusBar().currentMessage()
+
+
+def test_drop_an_image_file_recognizes_it(window, tmp_path: Path, qtbot) -> None:
+    path = tmp_path / "formula.png"
+    handwriting_picture().save(str(path))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        assert drop(window, mime)
+    assert got.args[0].tag == ("picture", 1)
+
+
+def test_drop_image_data_recognizes_it(window, qtbot) -> None:
+    mime = QMimeData()
+    mime.setImageData(handwriting_picture())
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        assert drop(window, mime)
+
+
+def test_drop_an_inkml_file_loads_and_recognizes_the_ink(window, tmp_path: Path, qtbot) -> None:
+    ink = Ink((Stroke([[0, 0, 0], [40, 30, 10], [80, 0, 20]]), Stroke([[100, 0], [100, 40]])))
+    path = tmp_path / "sample.inkml"
+    write_inkml(ink, path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        assert drop(window, mime)
+    assert len(window.document.ink.strokes) == 2
+    assert got.args[0].tag == window.document.revision
+
+
+def test_drop_of_plain_text_is_refused(window) -> None:
+    mime = QMimeData()
+    mime.setText("hello")
+    assert not drop(window, mime)
+
+
+def test_open_a_broken_file_gives_a_message(window, dialogs, tmp_path: Path) -> None:
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"not a png")
+    dialogs.open_answer = str(path)
+    QTest.keyClick(window.canvas, Qt.Key.Key_O, CTRL)
+    ((title, text),) = dialogs.errors
+    assert title == "Cannot open this file"
+    assert "broken.png" in text
+
+
+def test_open_an_image_with_ctrl_o(window, dialogs, tmp_path: Path, qtbot) -> None:
+    path = tmp_path / "formula.png"
+    handwriting_picture().save(str(path))
+    dialogs.open_answer = str(path)
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_O, CTRL)
+    assert not dialogs.errors
+
+
+def test_drawing_replaces_a_shown_picture(window, draw, qtbot) -> None:
+    QGuiApplication.clipboard().setImage(handwriting_picture())
+    QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    draw(window.canvas, [(50, 50), (90, 90)])
+    assert window.canvas._backdrop is None
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        pass
+    assert got.args[0].tag == window.document.revision  # the picture's result was dropped
