@@ -5,6 +5,7 @@ a person: a robot sends one mouse event per 8 ms (a 125 Hz mouse) through QTest,
 event is handled in its own turn of the event loop. Phases:
 
 - idle: one second with nothing to do (the baseline: timer and OS jitter);
+- first recognition: one stroke and its result, with whatever the first job loads lazily;
 - recognizing, pen resting: draw a stroke, ask for recognition, wait for the result;
 - drawing while recognizing: strokes keep coming and each one asks for recognition, so
   the worker is busy while the canvas paints.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import PySide6
 from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -197,6 +199,7 @@ def main() -> None:
         raise SystemExit(f"the model did not load: {window.recognition.load_error}")
     rows = [
         run_phase(app, window, "idle", 0),
+        run_phase(app, window, "recognizing, first", 1),
         run_phase(app, window, "recognizing, pen resting", args.strokes),
         run_phase(app, window, "drawing while recognizing", args.strokes),
     ]
@@ -213,6 +216,7 @@ def main() -> None:
         "model": args.model,
         "variant": args.variant,
         "qt_platform": app.platformName(),
+        "pyside6": PySide6.__version__,
         "machine": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),

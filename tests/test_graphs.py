@@ -13,14 +13,8 @@ from support import EXPORTERS, MODELS
 
 from mathpad.model import graph_verify
 from mathpad.model.fast_decoder import build_runner
-from mathpad.model.graphs import (
-    LEVELS,
-    DerivationError,
-    DerivedGraphs,
-    derive,
-    load_model,
-    save_model,
-)
+from mathpad.model.graph_io import load_model, save_model
+from mathpad.model.graphs import LEVELS, DerivationError, DerivedGraphs, derive
 from mathpad.model.runners import make_session
 
 VARIANTS = ("", "_fp16", "_int8", "_uint8", "_quantized", "_q4", "_q4f16", "_bnb4")

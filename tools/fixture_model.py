@@ -3,7 +3,8 @@
 The architecture is trocr-base's (ViT encoder, TrOCR decoder with learned positions at
 offset 2, layernorm_embedding, no embedding scale, tied output projection, gelu) at toy
 sizes. Plain random weights give near-uniform logits, sequences that repeat one token,
-and no EOS, so a few weights are rescaled after the random init:
+and no EOS, so the init is wider (the encoder's especially, so that images differ) and a
+few weights are rescaled after the random init:
 
 - the tied token embedding and the position table are multiplied up, which spreads the
   logits (the decoder normalizes its input embedding, so only the logits grow);
@@ -32,7 +33,7 @@ from transformers import (
 
 BOS_ID, PAD_ID, EOS_ID = 0, 1, 2
 DECODER_INIT_STD = 0.15
-ENCODER_INIT_STD = 0.3
+ENCODER_INIT_STD = 1.0
 LOGIT_GAIN = 60.0
 CROSS_ATTENTION_GAIN = 0.3
 EOS_STEP_RATE = 0.03

@@ -25,14 +25,8 @@ import numpy as np
 import onnxruntime as ort
 
 from mathpad.model import graph_verify
-from mathpad.model.graphs import (
-    DERIVATION_VERSION,
-    LEVELS,
-    StepSignature,
-    derive,
-    load_model,
-    save_model,
-)
+from mathpad.model.graph_io import load_model, save_model
+from mathpad.model.graphs import DERIVATION_VERSION, LEVELS, StepSignature, derive
 from mathpad.model.runners import DecoderRunner, SessionFactory, StepFunction
 
 log = logging.getLogger(__name__)
@@ -57,10 +51,8 @@ def _check_length(tokens: np.ndarray, max_length: int) -> None:
         )
 
 
-class HoistedDecoder:
-    """Cross-attention K/V once per image; each step still feeds the whole prefix."""
-
-    name = "hoisted"
+class _DerivedDecoder:
+    """What both runners on derived graphs hold: the two sessions and their signature."""
 
     def __init__(
         self,
@@ -69,6 +61,12 @@ class HoistedDecoder:
         signature: StepSignature,
     ) -> None:
         self._prepare, self._step, self._signature = prepare, step, signature
+
+
+class HoistedDecoder(_DerivedDecoder):
+    """Cross-attention K/V once per image; each step still feeds the whole prefix."""
+
+    name = "hoisted"
 
     def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
         signature = self._signature
@@ -83,7 +81,7 @@ class HoistedDecoder:
         return step
 
 
-class CachedDecoder:
+class CachedDecoder(_DerivedDecoder):
     """Cross-attention K/V once per image and a self-attention cache: one token per step."""
 
     name = "cached"
@@ -94,7 +92,7 @@ class CachedDecoder:
         step: ort.InferenceSession,
         signature: StepSignature,
     ) -> None:
-        self._prepare, self._step, self._signature = prepare, step, signature
+        super().__init__(prepare, step, signature)
         inputs = {i.name: i for i in step.get_inputs()}
         self._past = [
             (name, inputs[name].shape[-1], _DTYPES[inputs[name].type]) for name in signature.past

@@ -32,7 +32,8 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
-from mathpad.model.graphs import Precision, load_model, save_model
+from mathpad.model.graph_io import load_model, save_model
+from mathpad.model.graphs import Precision
 from mathpad.model.runners import DecoderRunner, PlainDecoder, make_session
 
 FLOAT32_TOLERANCE = 1e-4

@@ -5,39 +5,34 @@ each step recomputes every position and the cross-attention keys and values of e
 state. The rewrites below split that graph into a one-off `prepare` graph (everything that
 depends only on the encoder states, down to the cross-attention heads) and a per-step `step`
 graph, which at the "cached" level takes the self-attention keys and values of the earlier
-tokens and processes only the newest one. They match data-flow structure only: node names
-differ between exporters (optimum under transformers 4, torch.onnx.export under transformers
-5) and carry no meaning. Whether a rewrite is right is decided by `graph_verify`, never
-assumed.
+tokens and processes only the newest one. They rely on the structure `graph_analysis` finds,
+never on node names. Whether a rewrite is right is decided by `graph_verify`, never assumed.
 """
 
 from __future__ import annotations
 
-import mmap
-from collections import defaultdict, deque
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from mathpad.model.graph_analysis import DataFlow, DerivationError, Layout, analyse
+
+__all__ = [
+    "DERIVATION_VERSION",
+    "LEVELS",
+    "DerivationError",
+    "DerivedGraphs",
+    "Precision",
+    "StepSignature",
+    "derive",
+]
+
 DERIVATION_VERSION = 1
 LEVELS = ("cached", "hoisted")  # fastest first
 
-_LAYOUT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity"}
-_MATMUL_OPS = {"MatMul", "MatMulInteger", "MatMulNBits", "MatMulBnb4"}
-_INDEX_OPS = {"Expand", "Unsqueeze", "Squeeze", "Reshape", "Cast"}
-_BOOL_OPS = {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or"}
 _PREFIX = "mathpad/"  # no exporter names a tensor like this
-
-_Message = TypeVar("_Message", onnx.ModelProto, onnx.GraphProto)
-
-
-class DerivationError(Exception):
-    """The graph does not have the structure a rewrite relies on."""
 
 
 @dataclass(frozen=True)
@@ -68,271 +63,6 @@ class DerivedGraphs:
     step: onnx.ModelProto
     signature: StepSignature
     precision: Precision
-
-
-def load_model(path: Path) -> onnx.ModelProto:
-    """Parse from a memory map: a 1.2 GB decoder must not also sit in memory as bytes."""
-    model = onnx.ModelProto()
-    with (
-        path.open("rb") as file,
-        mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view,
-        memoryview(view) as buffer,
-    ):
-        model.ParseFromString(buffer)
-    onnx.load_external_data_for_model(model, str(path.parent))
-    return model
-
-
-def save_model(model: onnx.ModelProto, path: Path) -> None:
-    """Write one self-contained file, one tensor at a time.
-
-    `onnx.save` serializes the whole model first, two transient copies of a 1.1 GB step
-    graph (3.5 GB peak at full size); external data would tie the graph to a side file that
-    a session cache copying the .onnx alone would lose. Protobuf lets fields come in any
-    order, so the graph's other fields go first and its initializers follow one by one.
-    """
-    graph = model.graph
-    model_rest, graph_rest = _without(model, "graph"), _without(graph, "initializer")
-    head = graph_rest.SerializeToString()
-    sizes = [tensor.ByteSize() for tensor in graph.initializer]
-    length = len(head) + sum(1 + len(_varint(size)) + size for size in sizes)
-    if length >= 2**31:
-        raise DerivationError(f"{path.name} would exceed protobuf's 2 GB limit")
-    with path.open("wb") as file:
-        file.write(model_rest.SerializeToString())
-        file.write(_GRAPH_TAG + _varint(length) + head)
-        for tensor, size in zip(graph.initializer, sizes, strict=True):
-            file.write(_INITIALIZER_TAG + _varint(size) + tensor.SerializeToString())
-
-
-_GRAPH_TAG = bytes([7 << 3 | 2])  # ModelProto.graph: field 7, length-delimited
-_INITIALIZER_TAG = bytes([5 << 3 | 2])  # GraphProto.initializer: field 5, length-delimited
-
-
-def _without(message: _Message, skipped: str) -> _Message:
-    """A copy of `message` without the field `skipped`, which is never copied."""
-    copy = type(message)()
-    for field, value in message.ListFields():
-        if field.name == skipped:
-            continue
-        if isinstance(value, str | bytes | int | float):
-            setattr(copy, field.name, value)
-        elif hasattr(value, "CopyFrom"):
-            getattr(copy, field.name).CopyFrom(value)
-        else:
-            getattr(copy, field.name).extend(value)
-    return copy
-
-
-def _varint(value: int) -> bytes:
-    encoded = bytearray()
-    while value > 0x7F:
-        encoded.append(value & 0x7F | 0x80)
-        value >>= 7
-    encoded.append(value)
-    return bytes(encoded)
-
-
-class DataFlow:
-    """Producers, consumers and constant values of one graph's tensors."""
-
-    def __init__(self, graph: onnx.GraphProto) -> None:
-        self.graph = graph
-        self.nodes = list(graph.node)
-        self.producer: dict[str, onnx.NodeProto] = {}
-        self.consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
-        for node in self.nodes:
-            self.producer.update((name, node) for name in node.output if name)
-            for name in node.input:
-                self.consumers[name].append(node)
-        self.initializers = {tensor.name: tensor for tensor in graph.initializer}
-        self.inputs = {value.name: value for value in graph.input}
-
-    def downstream(self, sources: Iterable[str]) -> set[str]:
-        """Every tensor computed from `sources` (graph nodes are in topological order)."""
-        reached = set(sources)
-        for node in self.nodes:
-            if any(name in reached for name in node.input):
-                reached.update(node.output)
-        return reached
-
-    def sort(self) -> None:
-        """Reorder nodes so each follows the producers of its inputs, otherwise as they were."""
-        producer = {name: node for node in self.nodes for name in node.output}
-        order: list[onnx.NodeProto] = []
-        seen: set[int] = set()
-        for root in self.nodes:
-            stack = [(root, False)]
-            while stack:  # depth-first post-order: inputs first
-                node, expanded = stack.pop()
-                if expanded:
-                    order.append(node)
-                elif id(node) not in seen:
-                    seen.add(id(node))
-                    stack.append((node, True))
-                    stack += [(producer[n], False) for n in reversed(node.input) if n in producer]
-        self.nodes = order
-
-    def upstream(self, targets: Iterable[str]) -> list[onnx.NodeProto]:
-        """The nodes `targets` need, in graph order."""
-        needed = set(targets)
-        kept = []
-        for node in reversed(self.nodes):
-            if any(name in needed for name in node.output):
-                kept.append(node)
-                needed.update(name for name in node.input if name)
-        return kept[::-1]
-
-    def constant(self, name: str) -> np.ndarray | None:
-        if name in self.initializers:
-            return numpy_helper.to_array(self.initializers[name])
-        node = self.producer.get(name)
-        if node is not None and node.op_type == "Constant" and node.attribute[0].name == "value":
-            return numpy_helper.to_array(node.attribute[0].t)
-        return None
-
-    def elem_type(self, name: str) -> int:
-        """ONNX element type of a tensor, following the ops these decoders use."""
-        while True:
-            if name in self.initializers:
-                return self.initializers[name].data_type
-            if name in self.inputs:
-                return self.inputs[name].type.tensor_type.elem_type
-            node = self.producer[name]
-            op, index = node.op_type, list(node.output).index(name)
-            attributes = {a.name: a for a in node.attribute}
-            if op == "Cast":
-                return attributes["to"].i
-            if op in {"Constant", "ConstantOfShape"}:
-                value = attributes.get("value")
-                return value.t.data_type if value is not None else TensorProto.FLOAT
-            if op == "DynamicQuantizeLinear":
-                return (TensorProto.UINT8, TensorProto.FLOAT, TensorProto.UINT8)[index]
-            if op in {"Shape", "Size"}:
-                return TensorProto.INT64
-            if op == "MatMulInteger":
-                return TensorProto.INT32
-            if op in _BOOL_OPS:
-                return TensorProto.BOOL
-            name = node.input[1] if op in {"Where", "DequantizeLinear"} else node.input[0]
-
-
-@dataclass(frozen=True)
-class _Attention:
-    key: str  # projection output [batch, source, d_model], before the head split
-    value: str
-    head_split: tuple[onnx.NodeProto, ...]  # layout ops from key and value to the MatMuls
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """What the rewrites need to know about a decoder graph."""
-
-    ids: str
-    states: str
-    logits: str
-    self_attention: tuple[_Attention, ...]
-    cross_attention: tuple[_Attention, ...]
-    position_range: str  # Range output counting 0..seq-1 for the learned positions
-    max_length: int
-    width: int  # d_model
-    lm_head: onnx.NodeProto
-
-
-def analyse(flow: DataFlow) -> _Layout:
-    graph = flow.graph
-    if len(graph.input) != 2 or len(graph.output) != 1:
-        raise DerivationError("expected inputs (input_ids, encoder_hidden_states) -> logits")
-    by_type = {value.type.tensor_type.elem_type: value.name for value in graph.input}
-    if TensorProto.INT64 not in by_type or len(by_type) != 2:
-        raise DerivationError("expected one int64 and one float input")
-    ids = by_type.pop(TensorProto.INT64)
-    (states,) = by_type.values()
-    from_ids = flow.downstream([ids])
-    attention = [_attention_block(flow, node) for node in flow.nodes if node.op_type == "Softmax"]
-    self_attention = tuple(block for block in attention if block.key in from_ids)
-    cross_attention = tuple(block for block in attention if block.key not in from_ids)
-    if not self_attention or len(self_attention) != len(cross_attention):
-        raise DerivationError(f"found {len(attention)} attention blocks, not self/cross pairs")
-    position_range, max_length, width = _positions(flow, from_ids)
-    logits = graph.output[0].name
-    return _Layout(
-        ids=ids,
-        states=states,
-        logits=logits,
-        self_attention=self_attention,
-        cross_attention=cross_attention,
-        position_range=position_range,
-        max_length=max_length,
-        width=width,
-        lm_head=_nearest(flow, logits, _MATMUL_OPS),
-    )
-
-
-def _attention_block(flow: DataFlow, softmax: onnx.NodeProto) -> _Attention:
-    """From a Softmax: the scores MatMul above (Q times K) and the context MatMul below (V)."""
-    scores = _nearest(flow, softmax.input[0], {"MatMul"})
-    context = _nearest(flow, softmax.output[0], {"MatMul"}, downward=True)
-    key, key_split = _projection(flow, scores.input[1])
-    value, value_split = _projection(flow, context.input[1])
-    return _Attention(key, value, key_split + value_split)
-
-
-def _nearest(flow: DataFlow, name: str, ops: set[str], *, downward: bool = False) -> onnx.NodeProto:
-    """The closest node of type `ops` above (or below) `name`, breadth first.
-
-    The scores MatMul is a few reshapes and the mask Add above its Softmax (the mask has no
-    MatMul above it), the context MatMul reads the Softmax, the LM head is a cast, scale or
-    bias above the logits.
-    """
-    queue, seen = deque([name]), {name}
-    while queue:
-        tensor = queue.popleft()
-        producer = flow.producer.get(tensor)
-        nodes = flow.consumers.get(tensor, []) if downward else [producer] if producer else []
-        for node in nodes:
-            if node.op_type in ops:
-                return node
-            for step in node.output if downward else node.input:
-                if step and step not in seen:
-                    seen.add(step)
-                    queue.append(step)
-    raise DerivationError(f"no {'/'.join(sorted(ops))} near {name!r}")
-
-
-def _projection(flow: DataFlow, name: str) -> tuple[str, tuple[onnx.NodeProto, ...]]:
-    """Walk a K or V operand back through layout-only ops to the projection output."""
-    chain = []
-    while (node := flow.producer.get(name)) is not None and node.op_type in _LAYOUT_OPS:
-        chain.append(node)
-        name = node.input[0]
-    return name, tuple(chain)
-
-
-def _positions(flow: DataFlow, from_ids: set[str]) -> tuple[str, int, int]:
-    """The learned-position lookup: Range -> (+ offset) -> Gather on a [rows, d_model] table.
-
-    Returns the Range output, the longest sequence the table embeds and d_model.
-    """
-    ranges = {node.output[0] for node in flow.nodes if node.op_type == "Range"} & from_ids
-    from_ranges = flow.downstream(ranges)
-    for node in flow.nodes:
-        table = flow.initializers.get(node.input[0]) if node.op_type == "Gather" else None
-        if table is None or len(table.dims) != 2 or node.input[1] not in from_ranges:
-            continue
-        offset, name = 0, node.input[1]
-        while name not in ranges:
-            step = flow.producer[name]
-            constants = [flow.constant(i) for i in step.input]
-            if step.op_type == "Add" and sum(c is not None for c in constants) == 1:
-                offset += int(next(c for c in constants if c is not None).reshape(-1)[0])
-                name = next(i for i, c in zip(step.input, constants, strict=True) if c is None)
-            elif step.op_type in _INDEX_OPS:
-                name = step.input[0]
-            else:
-                raise DerivationError(f"unexpected {step.op_type} between Range and positions")
-        return name, int(table.dims[0]) - offset, int(table.dims[1])
-    raise DerivationError("no learned position table fed by a Range over input_ids")
 
 
 def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
@@ -385,7 +115,7 @@ def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
     return DerivedGraphs(level, prepare, model, signature, precision)
 
 
-def _split_heads_by_encoder_batch(flow: DataFlow, layout: _Layout) -> None:
+def _split_heads_by_encoder_batch(flow: DataFlow, layout: Layout) -> None:
     """Let the cross-attention head splits take the batch size from the encoder states.
 
     Their Reshape shapes read the batch size from the decoder's hidden states, which would
@@ -480,7 +210,7 @@ def _slice_last_position(flow: DataFlow, lm_head: onnx.NodeProto) -> None:
     )
 
 
-def _add_self_attention_cache(flow: DataFlow, layout: _Layout) -> tuple[list[str], list[str]]:
+def _add_self_attention_cache(flow: DataFlow, layout: Layout) -> tuple[list[str], list[str]]:
     """Feed past K/V per layer, process the newest token, return the grown K/V.
 
     Past rows are concatenated onto the [batch, seq, d_model] projection outputs; the head
