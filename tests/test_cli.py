@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 from support import IMAGES, MODELS, image_names
@@ -123,3 +124,29 @@ def test_model_info_describes_the_model(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = _run(capsys, "model", "info", "--model", str(MODELS / "optimum"))
     assert code == 0
     assert "decoder_model_int8.onnx" in out and "max length" in out
+
+
+def _odd_images(folder: Path) -> list[Path]:
+    """Valid but unusual files a user may hand over: each must be recognized like any other."""
+    ink = Image.new("L", (90, 60), 255)
+    ink.paste(0, (20, 28, 70, 32))
+    names = ("one.png", "anim.gif", "cmyk.jpg", "deep.png", "palette.png", "strip.png")
+    paths = {name: folder / name for name in names}
+    Image.new("RGB", (1, 1), "white").save(paths["one.png"])
+    ink.save(paths["anim.gif"], save_all=True, append_images=[Image.new("L", (90, 60), 0)])
+    ink.convert("CMYK").save(paths["cmyk.jpg"])
+    Image.fromarray((np.asarray(ink, dtype=np.uint16) * 257).astype(np.uint16)).save(
+        paths["deep.png"]
+    )
+    ink.convert("P").save(paths["palette.png"], transparency=255)
+    Image.new("L", (3, 300), 0).save(paths["strip.png"])
+    return list(paths.values())
+
+
+def test_odd_but_valid_images_are_recognized(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    paths = [str(p) for p in _odd_images(tmp_path)]
+    code, out, err = _run(capsys, "recognize", "--model", str(MODELS / "optimum"), "--json", *paths)
+    assert code == 0, err
+    assert [json.loads(line)["path"] for line in out.splitlines()] == paths
