@@ -45,11 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="mathpad", description="Handwritten math to LaTeX, on your own machine."
     )
     parser.add_argument("--version", action="version", version=f"mathpad {__version__}")
-    parser.set_defaults(run=_gui, model=None, variant=DEFAULT_VARIANT, revision=None)
+    parser.set_defaults(run=_gui, model=None, variant=None, revision=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="open the handwriting pad (the default)")
-    _model_options(gui)
+    _model_options(gui, variant=None)  # None: the variant saved in the pad's settings
     gui.set_defaults(run=_gui)
 
     recognize = commands.add_parser("recognize", help="print the LaTeX of images or InkML files")
@@ -101,13 +101,13 @@ def _max_length(text: str) -> int:
     return value
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
+def _model_options(parser: argparse.ArgumentParser, variant: str | None = DEFAULT_VARIANT) -> None:
     parser.add_argument(
         "--model", default=None, metavar="DIR_OR_REPO",
         help=f"a model folder in the hub layout, or a hub repo id (default {DEFAULT_REPO})",
     )  # fmt: skip
     parser.add_argument(
-        "--variant", choices=tuple(VARIANTS), default=DEFAULT_VARIANT,
+        "--variant", choices=tuple(VARIANTS), default=variant,
         help="weights to use (default int8: smallest download, fastest on CPUs)",
     )  # fmt: skip
     parser.add_argument("--revision", default=None, help="a hub branch, tag or commit to pin")

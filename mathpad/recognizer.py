@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Literal, TypeVar
 
 from PIL import Image
@@ -60,6 +61,17 @@ def _align_row(expression: str) -> str:
     """Align rows at their first relation sign, as people align derivations."""
     before, sign, after = expression.partition("=")
     return f"{before}&{sign}{after}" if sign else f"&{expression}"
+
+
+def _pieces() -> ModuleType:
+    """The splitting and rendering module, imported on the worker thread.
+
+    It loads matplotlib (half a second), which neither a plain image nor the caller's
+    thread (the GUI's) should wait for.
+    """
+    from mathpad.imaging import pieces
+
+    return pieces
 
 
 class _Inline(Executor):
@@ -143,15 +155,11 @@ class Recognizer:
 
     def submit_ink(self, ink: Ink, *, tag: object = None) -> Future[PageResult]:
         """Recognize a drawing: one result per expression line, long lines in chunks."""
-        from mathpad.imaging.pieces import ink_pieces  # matplotlib: only when ink comes
-
-        return self._submit(lambda: ink_pieces(ink), tag)
+        return self._submit(lambda: _pieces().ink_pieces(ink), tag)
 
     def submit_image(self, image: Image.Image, *, tag: object = None) -> Future[PageResult]:
         """Recognize a loaded or pasted picture, normalized, split and chunked like ink."""
-        from mathpad.imaging.pieces import image_pieces
-
-        return self._submit(lambda: image_pieces(to_rgb(image)), tag)
+        return self._submit(lambda: _pieces().image_pieces(to_rgb(image)), tag)
 
     def recognize_ink(self, ink: Ink) -> PageResult:
         """`submit_ink`, waiting for the result."""
