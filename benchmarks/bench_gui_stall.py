@@ -31,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import PySide6
+from machine_load import cpu_seconds
 from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -120,15 +121,6 @@ class Robot:
         else:
             QTest.mouseRelease(self._canvas, left, none, at)
             self._on_stroke_end()
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process (Linux)."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    own = os.times()
-    return machine, own.user + own.system
 
 
 def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from machine_load import cpu_seconds
 from PIL import Image, ImageDraw
 
 from mathpad.model.engine import Engine
@@ -100,15 +101,6 @@ def test_image(seed: int = 0) -> Image.Image:
         points = [tuple(p) for p in rng.uniform((40, 60), (560, 340), size=(6, 2)).tolist()]
         draw.line(points, fill="black", width=4, joint="curve")
     return image
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process (Linux)."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    own = os.times()
-    return machine, own.user + own.system
 
 
 def repeat(run: Callable[[], float], repeats: int, budget: float) -> tuple[list[float], float]:

@@ -4,8 +4,9 @@ The hub repo holds `onnx/encoder_model.onnx` and `onnx/decoder_model.onnx` (opti
 task `image-to-text`, no past) and their variants made by transformers.js's
 `scripts/quantize.py` (per_channel False, reduce_range False). This module reproduces
 both steps so tests can run on small models of exactly that shape, and so a full-size
-random model can be made the same way. Dev only: needs torch and transformers 5 here,
-and optimum (with transformers 4.x) in a second interpreter for the optimum exporter.
+random model can be made the same way. Dev only: needs torch, transformers 5, onnxconverter-common,
+onnxslim and onnx-ir here, and optimum (with transformers 4.x) in a second interpreter for
+the optimum exporter.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import Literal
 
 import onnx
 import onnxslim
+import torch
 from onnxconverter_common import float16
 from onnxruntime.quantization import QuantizationMode, QuantType
 from onnxruntime.quantization.matmul_bnb4_quantizer import MatMulBnb4Quantizer
 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 from onnxruntime.quantization.onnx_quantizer import ONNXQuantizer
 from onnxruntime.quantization.registry import IntegerOpsRegistry
+from transformers import VisionEncoderDecoderModel
 
 Exporter = Literal["optimum", "torch"]
 
@@ -87,30 +90,33 @@ def export_optimum(model_dir: Path, out_dir: Path, python: str) -> None:
             shutil.copyfile(source if source.exists() else model_dir / name, out_dir / name)
 
 
+class _EncoderGraph(torch.nn.Module):
+    """pixel_values -> last_hidden_state, as optimum's encoder_model.onnx."""
+
+    def __init__(self, model: VisionEncoderDecoderModel) -> None:
+        super().__init__()
+        self.encoder = model.encoder
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.encoder(pixel_values=pixel_values).last_hidden_state
+
+
+class _DecoderGraph(torch.nn.Module):
+    """(input_ids, encoder_hidden_states) -> logits, no cache, as optimum's decoder_model.onnx."""
+
+    def __init__(self, model: VisionEncoderDecoderModel) -> None:
+        super().__init__()
+        self.decoder = model.decoder
+
+    def forward(self, input_ids: torch.Tensor, encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(
+            input_ids=input_ids, encoder_hidden_states=encoder_hidden_states, use_cache=False
+        )
+        return out.logits
+
+
 def export_torch(model_dir: Path, out_dir: Path) -> None:
     """Export with torch.onnx.export (TorchScript) under optimum's names and dynamic axes."""
-    import torch
-    from transformers import VisionEncoderDecoderModel
-
-    class Encoder(torch.nn.Module):
-        def __init__(self, model: VisionEncoderDecoderModel) -> None:
-            super().__init__()
-            self.encoder = model.encoder
-
-        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-            return self.encoder(pixel_values=pixel_values).last_hidden_state
-
-    class Decoder(torch.nn.Module):
-        def __init__(self, model: VisionEncoderDecoderModel) -> None:
-            super().__init__()
-            self.decoder = model.decoder
-
-        def forward(self, input_ids: torch.Tensor, encoder_hidden_states: torch.Tensor):
-            out = self.decoder(
-                input_ids=input_ids, encoder_hidden_states=encoder_hidden_states, use_cache=False
-            )
-            return out.logits
-
     model = VisionEncoderDecoderModel.from_pretrained(model_dir).eval()
     size = model.config.encoder.image_size
     height, width = (size, size) if isinstance(size, int) else size
@@ -120,8 +126,8 @@ def export_torch(model_dir: Path, out_dir: Path) -> None:
     with torch.no_grad():
         hidden = model.encoder(pixel_values=pixel_values).last_hidden_state
         for module, args, axes, part in (
-            (Encoder(model), (pixel_values,), ENCODER_AXES, "encoder_model"),
-            (Decoder(model), (input_ids, hidden), DECODER_AXES, "decoder_model"),
+            (_EncoderGraph(model), (pixel_values,), ENCODER_AXES, "encoder_model"),
+            (_DecoderGraph(model), (input_ids, hidden), DECODER_AXES, "decoder_model"),
         ):
             names = list(axes)
             torch.onnx.export(
