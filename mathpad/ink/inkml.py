@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
@@ -26,6 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from mathpad.errors import InputError
+from mathpad.files import write_atomic
 from mathpad.ink.strokes import Ink, Stroke
 
 INKML_NAMESPACE = "http://www.w3.org/2003/InkML"
@@ -194,22 +194,7 @@ def write_inkml(ink: Ink, path: str | os.PathLike[str]) -> None:
     path = Path(path)
     if ink.is_empty:
         raise InputError(f"nothing to save to {path}: the drawing is empty")
-    text = to_inkml(ink)
-    try:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    write_atomic(path, to_inkml(ink).encode("utf-8"))
 
 
 def to_inkml(ink: Ink) -> str:

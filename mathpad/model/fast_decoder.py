@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from mathpad.files import replace_atomically
 from mathpad.model import graph_verify
 from mathpad.model.graph_io import load_model, save_model
 from mathpad.model.graphs import DERIVATION_VERSION, LEVELS, StepSignature, derive
@@ -223,19 +224,8 @@ def _content_hash(source: Path, cache_dir: Path) -> str:
                 digest.update(chunk)
     memo[key] = {"stamp": stamp, "sha256": digest.hexdigest()}
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(memo_path, json.dumps(memo, indent=1))
+    replace_atomically(memo_path, json.dumps(memo, indent=1).encode("utf-8"))
     return memo[key]["sha256"]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _read_manifest(entry: Path) -> dict | None:
