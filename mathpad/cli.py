@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mathpad import __version__
-from mathpad.model.store import DEFAULT_REPO, DEFAULT_VARIANT, VARIANTS
+from mathpad.model.store import DEFAULT_REPO, DEFAULT_VARIANT, PAD_VARIANT, VARIANTS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -108,7 +108,8 @@ def _model_options(parser: argparse.ArgumentParser, variant: str | None = DEFAUL
     )  # fmt: skip
     parser.add_argument(
         "--variant", choices=tuple(VARIANTS), default=variant,
-        help="weights to use (default int8: smallest download, fastest on CPUs)",
+        help=f"weights to use (default {variant or PAD_VARIANT}; fp32 gives exactly the "
+        "reference's tokens, int8 is 2.3x faster from a quarter of the download)",
     )  # fmt: skip
     parser.add_argument("--revision", default=None, help="a hub branch, tag or commit to pin")
 

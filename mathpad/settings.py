@@ -20,6 +20,7 @@ import platformdirs
 from mathpad.errors import InputError
 from mathpad.files import write_atomic
 from mathpad.latex import COPY_FORMATS, CopyFormat
+from mathpad.model.store import PAD_VARIANT
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class Settings:
     """What the window remembers between runs; `model` None means the default hub model."""
 
     model: str | None = None
-    variant: str = "int8"
+    variant: str = PAD_VARIANT
     delay_ms: int = 600
     pen_width: float = 2.5
     copy_format: CopyFormat = "as_is"

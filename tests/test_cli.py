@@ -123,7 +123,7 @@ def test_render_of_broken_inkml_is_one_line(
 def test_model_info_describes_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "model", "info", "--model", str(MODELS / "optimum"))
     assert code == 0
-    assert "decoder_model_int8.onnx" in out and "max length" in out
+    assert "decoder_model.onnx" in out and "max length" in out  # fp32 unless asked
 
 
 def _odd_images(folder: Path) -> list[Path]:
