@@ -101,7 +101,9 @@ def test_max_new_tokens_wins_over_max_length(tmp_path: Path) -> None:
     config, generation = _write(
         tmp_path, {}, {"decoder_start_token_id": 2, "eos_token_id": 2, "max_new_tokens": 30}
     )
-    assert load_generation_settings(config, generation, max_length=128).max_length == 31
+    settings = load_generation_settings(config, generation, max_length=128)
+    assert settings.max_length == 31
+    assert settings.with_max_length(40).max_length == 31  # a caller's length does not win
 
 
 @pytest.mark.parametrize(("key", "value"), [("num_beams", 4), ("do_sample", True)])

@@ -59,9 +59,10 @@ class Engine:
     ) -> None:
         self.files = files
         self._preprocess = PreprocessConfig.from_file(files.root / "preprocessor_config.json")
-        self._generation_file = files.file("generation_config.json")
         self._max_positions = _max_positions(files.root / "config.json")
-        settings = load_generation_settings(files.root / "config.json", self._generation_file)
+        settings = load_generation_settings(
+            files.root / "config.json", files.file("generation_config.json")
+        )
         # A model with fewer learned positions than the default length would crash where
         # the reference does; stopping at its last position gives the same tokens up to there.
         self.settings = replace(settings, max_length=min(settings.max_length, self._max_positions))
@@ -90,9 +91,7 @@ class Engine:
                 f"max length {max_length} is out of range: use 2 to {self._max_positions} "
                 "(the start token counts; the model has that many positions)"
             )
-        return load_generation_settings(
-            self.files.root / "config.json", self._generation_file, max_length
-        )
+        return self.settings.with_max_length(max_length)
 
     def pixel_values(self, images: Sequence[Image.Image]) -> np.ndarray:
         """float32 [batch, 3, H, W], exactly as the model's image processor makes them."""

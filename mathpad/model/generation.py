@@ -9,7 +9,7 @@ because ignoring it would silently give other tokens than the reference.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,11 @@ class GenerationSettings:
     forced_bos_token_id: int | None = None
     forced_eos_token_ids: tuple[int, ...] = ()
     bad_words_ids: tuple[tuple[int, ...], ...] = ()
+    length_from_config: bool = False  # max_new_tokens fixed the length; a caller's cannot
+
+    def with_max_length(self, max_length: int) -> GenerationSettings:
+        """These settings for a caller's max_length, unless max_new_tokens wins, as in generate."""
+        return self if self.length_from_config else replace(self, max_length=max_length)
 
 
 def load_generation_settings(
@@ -104,7 +109,8 @@ def load_generation_settings(
         )
     pad = special("pad_token_id")
     length = DEFAULT_MAX_LENGTH if max_length is None else max_length
-    if generation.get("max_new_tokens") is not None:
+    fixed = generation.get("max_new_tokens") is not None
+    if fixed:
         length = int(generation["max_new_tokens"]) + 1  # transformers: it wins over max_length
     return GenerationSettings(
         decoder_start_token_id=int(start),
@@ -120,6 +126,7 @@ def load_generation_settings(
         forced_bos_token_id=generation.get("forced_bos_token_id"),
         forced_eos_token_ids=_ids(generation.get("forced_eos_token_id")),
         bad_words_ids=tuple(tuple(ids) for ids in generation.get("bad_words_ids") or ()),
+        length_from_config=fixed,
     )
 
 
