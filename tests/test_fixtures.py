@@ -49,16 +49,16 @@ def read_json(name: str, file: str) -> dict[str, Any]:
 
 
 @cache
-def session(name: str, part: str, suffix: str) -> ort.InferenceSession:
-    path = FIXTURES / "models" / name / "onnx" / f"{part}{suffix}.onnx"
+def session(name: str, part: str) -> ort.InferenceSession:
+    path = FIXTURES / "models" / name / "onnx" / f"{part}.onnx"
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def greedy(name: str, suffix: str, pixel_values: np.ndarray) -> list[int]:
-    """Plain greedy decoding: whole prefix each step, last row of the logits."""
+def greedy(name: str, pixel_values: np.ndarray) -> list[int]:
+    """Plain fp32 greedy decoding: whole prefix each step, last row of the logits."""
     record = fixture(name)
-    hidden = session(name, "encoder_model", suffix).run(None, {"pixel_values": pixel_values})[0]
-    decoder = session(name, "decoder_model", suffix)
+    hidden = session(name, "encoder_model").run(None, {"pixel_values": pixel_values})[0]
+    decoder = session(name, "decoder_model")
     ids = [record["decoder_start_token_id"]]
     while len(ids) < reference()["max_length"]:
         feed = {"input_ids": np.array([ids], dtype=np.int64), "encoder_hidden_states": hidden}
@@ -236,15 +236,6 @@ def test_reference_is_not_degenerate(name: str) -> None:
         assert run["ends_with_eos"] == (ids[-1] == eos)
         assert run["min_margin"] >= threshold
     assert record["min_margin"] == min(run["min_margin"] for run in runs)
-    assert record["batched_generate_equals_single"]
-    assert record["last_token_only_changes_images"] >= len(runs) - 1
-    assert 10 * record["fp32_max_logit_difference"] <= threshold
-
-
-def test_transformers4_agrees_on_tokens() -> None:
-    check = fixture("optimum")["transformers4"]
-    assert check["transformers"].startswith("4.")
-    assert check["token_ids_equal"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -258,14 +249,4 @@ def test_latex_is_the_tokenizers_decode(name: str) -> None:
 def test_fp32_onnx_reproduces_reference(name: str) -> None:
     with np.load(FIXTURES / fixture(name)["pixel_values"]) as npz:
         for file, run in fixture(name)["images"].items():
-            assert greedy(name, "", npz[file]) == run["token_ids"], file
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_int8_onnx_reproduces_reference(name: str) -> None:
-    recorded = reference()["versions"]["onnxruntime"]
-    if ort.__version__ != recorded:
-        pytest.skip(f"int8 tokens were recorded with onnxruntime {recorded}")
-    with np.load(FIXTURES / fixture(name)["pixel_values"]) as npz:
-        for file, run in fixture(name)["images"].items():
-            assert greedy(name, "_int8", npz[file]) == run["int8_token_ids"], file
+            assert greedy(name, npz[file]) == run["token_ids"], file

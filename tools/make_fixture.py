@@ -10,8 +10,9 @@ Writes, under --out:
   each with the 16 hub files onnx/{encoder,decoder}_model{,_fp16,_int8,_uint8,
   _quantized,_q4,_q4f16,_bnb4}.onnx and the hub's json/txt files;
 - images/: the test images; pixel_values/{fixture}.npz: ViTImageProcessor's output;
-- reference.json: transformers 5 greedy tokens and text per fixture and image, a plain
-  onnxruntime greedy run of the int8 files, per-step margins and the checks below.
+- reference.json: transformers 5 greedy tokens and text per fixture and image, per-step
+  margins and per-variant agreement figures. Quantized tokens are not recorded: they
+  depend on the CPU's instruction set, so tests compute them on the machine they run on.
 
 It is deterministic and refuses to write a degenerate fixture: every image must give a
 different sequence, lengths must differ, some sequences must end by EOS and one must hit
@@ -164,11 +165,14 @@ def _pixel_values(folder: Path, images: dict[str, Image.Image]) -> dict[str, np.
 
 def _ort_checks(
     fixture_dir: Path, spec: FixtureSpec, pixels: dict[str, np.ndarray], runs: list[GreedyRun]
-) -> tuple[dict[str, object], dict[str, list[int]]]:
-    """Run every variant on ORT's CPU provider; return per-variant figures and int8 tokens."""
+) -> dict[str, object]:
+    """Run every variant on ORT's CPU provider; return per-variant figures.
+
+    Quantized tokens are not recorded: onnxruntime's integer kernels differ between CPU
+    instruction sets (AVX2 and AVX512-VNNI round differently), so they are not portable.
+    """
     reference = [run.token_ids for run in runs]
     variants: dict[str, object] = {}
-    int8_tokens: dict[str, list[int]] = {}
     for variant in ("fp32", *VARIANTS):
         pair = OnnxPair(fixture_dir, "" if variant == "fp32" else f"_{variant}")
         tokens = [
@@ -187,9 +191,7 @@ def _ort_checks(
         }
         if variant == "fp32" and same != len(reference):
             raise SystemExit(f"{spec.name}: fp32 ONNX greedy differs from transformers")
-        if variant == "int8":
-            int8_tokens = dict(zip(pixels, tokens, strict=True))
-    return variants, int8_tokens
+    return variants
 
 
 def _fp32_logit_difference(
@@ -254,11 +256,11 @@ def _transformers4_check(
         raise SystemExit(f"transformers 4 decoding failed:\n{result.stderr}")
     decoded = json.loads(result.stdout.splitlines()[-1])
     images = decoded["images"]
+    differing = [n for n, r in records.items() if images[n]["token_ids"] != r["token_ids"]]
+    if differing:
+        raise SystemExit(f"transformers 4 gives other tokens for {', '.join(differing)}")
     return {
         "transformers": decoded["transformers"],
-        "token_ids_equal": all(
-            images[n]["token_ids"] == r["token_ids"] for n, r in records.items()
-        ),
         "latex_where_different": {
             n: images[n]["latex"] for n, r in records.items() if images[n]["latex"] != r["latex"]
         },
@@ -281,6 +283,11 @@ def _make_fixture(
     pixels = _pixel_values(model_dir, images)
     batch = torch.from_numpy(np.concatenate(list(pixels.values())))
     seed, model, batched, runs = _search_seed(spec, tokenizer.get_vocab_size(), batch)
+    if not all(
+        b.token_ids == s.token_ids and b.padded_after_end
+        for b, s in zip(batched, runs, strict=True)
+    ):
+        raise SystemExit(f"{spec.name}: batched generate differs from one image at a time")
     model.save_pretrained(model_dir)
 
     fixture_dir = stage / "models" / spec.name
@@ -293,7 +300,7 @@ def _make_fixture(
     np.savez_compressed(npz, **pixels)
 
     hub_tokenizer = AutoTokenizer.from_pretrained(fixture_dir)
-    variants, int8_tokens = _ort_checks(fixture_dir, spec, pixels, runs)
+    variants = _ort_checks(fixture_dir, spec, pixels, runs)
     records = {
         name: {
             "token_ids": run.token_ids,
@@ -301,7 +308,6 @@ def _make_fixture(
             "length": len(run.token_ids),
             "ends_with_eos": _ends_with_eos(run),
             "min_margin": round(min(run.margins), 4),
-            "int8_token_ids": int8_tokens[name],
         }
         for name, run in zip(pixels, runs, strict=True)
     }
@@ -332,10 +338,6 @@ def _make_fixture(
         "eos_token_id": EOS_ID,
         "min_margin": round(min(min(run.margins) for run in runs), 4),
         "fp32_max_logit_difference": _fp32_logit_difference(model, fixture_dir, pixels, runs),
-        "batched_generate_equals_single": all(
-            b.token_ids == s.token_ids and b.padded_after_end
-            for b, s in zip(batched, runs, strict=True)
-        ),
         "last_token_only_changes_images": _last_token_only_changes(fixture_dir, spec, pixels, runs),
         "variants": variants,
     }
@@ -357,7 +359,7 @@ def _dump(value: object, indent: int = 0) -> str:
 
 
 def _versions(python: str) -> dict[str, object]:
-    """Package versions here and in optimum's interpreter: int8 results depend on them."""
+    """Package versions here and in optimum's interpreter: exported graphs depend on them."""
     export = subprocess.run(
         [python, "-c", _VERSIONS_SCRIPT, "optimum", "transformers", "torch"],
         capture_output=True,
@@ -411,8 +413,6 @@ def main() -> None:
             "for one image, start token included, cut after the first EOS",
             "latex_rule": "tokenizer.batch_decode([token_ids], skip_special_tokens=True)[0] "
             "under transformers 5 (no legacy clean-up of spaces for BPE)",
-            "int8_rule": "onnxruntime greedy over onnx/*_int8.onnx, default session options, "
-            "CPU provider, whole prefix fed each step, last logits row",
             "versions": _versions(args.optimum_python),
             "fixtures": fixtures,
         }
