@@ -19,7 +19,6 @@ import collections
 import json
 import logging
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -46,20 +45,12 @@ class _Missing(logging.Handler):
 
 
 def labels() -> dict[str, list[str]]:
-    sources = {
-        "corpus": [
-            line
-            for line in CORPUS.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-    }
-    manifest = Path(sys.argv[0]).resolve().parent.parent / "../shared/real-ink/manifest.json"
-    for path in (MANIFEST, manifest):
-        if path.exists():
-            sources["real-ink"] = [
-                e["label"] for e in json.loads(path.read_text()) if e.get("label")
-            ]
-            break
+    """The corpus lines, and the real-ink labels when ../shared/real-ink is there."""
+    corpus = [line for line in CORPUS.read_text().splitlines() if line.strip()]
+    sources = {"corpus": [line for line in corpus if not line.startswith("#")]}
+    if MANIFEST.exists():
+        entries = json.loads(MANIFEST.read_text())
+        sources["real-ink"] = [e["label"] for e in entries if e.get("label")]
     else:
         print(f"(no {MANIFEST}: real-ink labels skipped)")
     return sources

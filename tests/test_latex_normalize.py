@@ -8,8 +8,15 @@ import logging
 
 import pytest
 
-from mathpad.latex.normalize import Env, Fenced, Math, mathtext_of, normalize
+from mathpad.latex.normalize import Env, Fenced, Math, normalize
 from mathpad.render import render_png
+
+
+def mathtext_of(latex: str) -> str:
+    """The runs of `latex` as mathtext (its environments left out)."""
+    lines = normalize(latex)
+    return "\n".join("".join(p.text for p in line if isinstance(p, Math)) for line in lines)
+
 
 RULES = [
     # aliases

@@ -261,12 +261,6 @@ def normalize(latex: str) -> tuple[Seq, ...]:
     return tuple(line for line in lines if any(not _blank(p) for p in line))
 
 
-def mathtext_of(latex: str) -> str:
-    """The whole of `latex` as one mathtext string, when it has no environment (for tests)."""
-    lines = normalize(latex)
-    return "\n".join("".join(p.text for p in line if isinstance(p, Math)) for line in lines)
-
-
 def _blank(piece: Piece) -> bool:
     return isinstance(piece, Math) and piece.blank
 
