@@ -123,8 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (b) pages
     rng = np.random.default_rng(0)
     pages: dict[str, float] = {}
+    wrong_pages: dict[str, list[str]] = {}
     for gap in GAPS:
-        right = 0
+        right, drawn = 0, 0
         for page in range(args.pages):
             count = int(rng.integers(2, 5))
             chosen = rng.choice(len(inks), count, replace=False)
@@ -140,12 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             found = line_groups_of(ink, split_ink_lines(ink))
             if sorted(map(sorted, found)) == truth:
                 right += 1
-            elif page < 15:
-                names = " + ".join(paths[k].stem[-12:] for k in chosen)
+            else:
+                names = "+".join(paths[k].stem.rpartition("TestINKMLGT_")[2] for k in chosen)
+                wrong_pages.setdefault(str(gap), []).append(names)
+            if sorted(map(sorted, found)) != truth and drawn < 8:
+                drawn += 1
                 draw(ink, found, failures / f"b-gap{gap}-{page}.png", f"gap {gap}: {names}")
         pages[str(gap)] = right / args.pages
         print(f"(b) pages split right at a gap of {gap} characters: {right}/{args.pages}")
     record["pages_right_by_gap"] = pages
+    record["pages_wrong"] = wrong_pages
 
     # (c) pictures, (d) cuts in pictures
     photos = sorted((args.data / "images").glob("*")) if (args.data / "images").is_dir() else []

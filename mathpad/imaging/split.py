@@ -13,16 +13,15 @@ boxes (about a character's height), is
 - under FAR, in ink, and strokes of one band were written between strokes of the other
   (interleaved): a limit written far under `lim` before the function, a subscript and
   superscript written far apart;
-- under STACK (in ink STACK_NEAR, and only for a box written within NEAR strokes of what
-  it covers: a denominator is written right after its bar, a numerator right before it)
-  and one band has a single bar-like box spanning COVER of the other band's width, or a
-  big one centred on it: a fraction bar over its numerator or above its denominator, a
-  sum or integral sign over its limits, a hat over its letter (in ink, a box written
-  apart from what it covers holds it only as a bar over a part at least HALF its width). Two lines of equations have no such box, and neither do two
-  ordinary symbols one above the other;
+- under STACK and one band has a single bar-like box spanning COVER of the other band's
+  width, or a big one centred on it: a fraction bar over its numerator or above its
+  denominator, a sum or integral sign over its limits, a hat over its letter. Two lines
+  of equations have no such box, and neither do two ordinary symbols one above the
+  other. Ink needs its writing order to agree (see `_stacked`), and then a bar holds
+  what was written right after it up to STACK_NEAR away (a denominator);
 - under FAR, in ink, and the later-written band, at most SCRIPT wide, was begun right
-  after a stroke of the other band and to the right of that stroke's middle (writing on,
-  as a superscript is written; a new line goes back to the left).
+  after a stroke of the other band, right of that stroke's middle and at most REACH
+  beyond its end (writing on, as a superscript is written; a new line goes back left).
 The last two are undone when the gap is as wide as PITCH of the page's narrowest line
 break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
@@ -53,23 +52,27 @@ from PIL import Image
 from mathpad.imaging.cleanup import CleanPicture, clean_picture, crop
 from mathpad.ink.strokes import Ink
 
-# Distances and sizes in units (see the module doc), except FLAT, COVER, HALF, CENTRED,
+# Distances and sizes in units (see the module doc), except FLAT, COVER, LONG, CENTRED,
 # PITCH (ratios)
 # and NEAR (strokes).
 TOUCH = 0.3  # handwritten lines sit further apart; scripts and limits closer
 STACK = 1.0  # a bar or a sum sign holds parts at most a character's height away
 STACK_NEAR = 2.0  # ... or, written right before or after them, twice that
-NEAR = 3  # strokes between a bar and the nearest stroke it covers, in writing order
+NEAR = 2  # strokes between a bar and the nearest stroke it covers, in writing order
 FAR = 2.0  # no two bands further apart than this are one expression
 SCRIPT = 3.0  # the widest band taken for a script written on from its base
-PITCH = 0.9  # of the narrowest line break on the page
+REACH = 1.0  # the furthest right of its base a script begins
+PITCH = 1.0  # of the narrowest line break on the page
 COVER = 0.6  # of the covered band's width: sloppy bars fall short of their numerator
-HALF = 0.5  # of a bar's width: the least a part written apart from its bar spans
+HAT, HAT_GAP = 1.5, 0.5  # the widest hat over one symbol, and its largest gap
 CENTRED = 0.25  # of the wider width: how far limits sit off the centre of their sign
 LIMITS = 1.5  # of a big sign's larger side: the widest its limits are
 FLAT = 1.5  # width to height of a bar-like stroke: bars, overlines, hats, arrows
+THIN = 1.0  # a bar-like stroke is at most this high
+LONG = 3.0  # width to height of a bar that holds what is written next to it at STACK_NEAR
 BIG = 1.5  # a sum or product sign is taller than the characters around it
 TINY = 0.2  # dots and specks
+SOFT, FIRM = 1, 2  # how sure a join by a bar or a big sign is
 MAX_CHUNK_ASPECT = 6.0  # width to height; see the module doc
 
 
@@ -144,8 +147,8 @@ def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: boo
 
     Any two bands within FAR of each other are compared, not only neighbours: a fraction's
     bar can sit in a band of its own between the numerator and an equals sign. Joining two
-    bands joins every band between them. A join by a bar or by writing on (not by touching
-    or by interleaved writing) is undone when its gap is as wide as PITCH of the page's
+    bands joins every band between them. A join by geometry alone or by writing on (not by
+    touching, interleaved writing or a bar written next to what it holds) is undone when its gap is as wide as PITCH of the page's
     narrowest line break: on that page, such a gap is the writer's line spacing.
     """
     tops = np.array([boxes[band, 1].min() for band in bands])
@@ -156,11 +159,10 @@ def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: boo
             lower, gap = bands[j], (tops[j] - bottoms[i]) / unit
             if gap > FAR:
                 break
-            if gap <= TOUCH or (ordered and gap <= FAR and _interleaved(upper, lower)):
+            stacked = _stacked(boxes, upper, lower, unit, gap, ordered=ordered, adjacent=j == i + 1)
+            if gap <= TOUCH or stacked == FIRM or (ordered and _interleaved(upper, lower)):
                 firm[i:j] = True
-            elif _stacked(boxes, upper, lower, unit, gap, ordered) or (
-                ordered and _writes_on(boxes, upper, lower, unit)
-            ):
+            elif stacked or (ordered and _writes_on(boxes, upper, lower, unit)):
                 soft.append((i, j, gap))
     joins = firm.copy()
     for i, j, _ in soft:
@@ -185,41 +187,82 @@ def _interleaved(upper: np.ndarray, lower: np.ndarray) -> bool:
 
 
 def _stacked(
-    boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float, gap: float, ordered: bool
-) -> bool:
+    boxes: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    unit: float,
+    gap: float,
+    *,
+    ordered: bool,
+    adjacent: bool,
+) -> int:
     """A bar or a big operator of one band over the other, up to STACK away (see the
-    module doc). In ink, a box written within NEAR strokes of what it covers holds it up
-    to STACK_NEAR away, and one that was not holds it only when it is a bar over a part at
-    least HALF its width (a numerator written long before its bar; not a lone symbol of
-    the line above)."""
+    module doc): FIRM when the writing order shows it, SOFT for geometry alone, 0 for no.
+
+    In ink only a bar LONG times wider than high, or a sign (sum, integral: big and no
+    wider than high; not a root with its overline), holds a band next to its own. FIRM: a
+    stroke it covers (centred within its width) was written within NEAR strokes after it
+    (a denominator right after its bar, limits right after their sign), up to STACK_NEAR
+    away. What was written just before it, or far from it in time, may be the end of the
+    line above, so that is SOFT, and only for a bar or sign that also holds a stroke
+    written next to it on its other side (a minus sign beginning a line holds nothing).
+    A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
+    """
     if gap > (STACK_NEAR if ordered else STACK):
-        return False
+        return 0
     for wide, narrow in ((upper, lower), (lower, upper)):
         covering = _covering(boxes[wide], boxes[narrow], unit)
         if not ordered:
             if covering.any() and gap <= STACK:
-                return True
+                return SOFT
             continue
-        span = boxes[narrow, 2].max() - boxes[narrow, 0].min()
+        if not adjacent:
+            continue
+        centres = (boxes[narrow, 0] + boxes[narrow, 2]) / 2
         for stroke in wide[covering]:
-            if np.abs(narrow - stroke).min() <= NEAR:
-                return True
-            bar = boxes[stroke, 2] - boxes[stroke, 0]
-            if gap <= STACK and span >= HALF * bar:
-                return True
-    return False
+            x0, y0, x1, y1 = boxes[stroke]
+            under = narrow[(centres >= x0) & (centres <= x1)]
+            written_next = np.any(np.abs(under - stroke) <= NEAR)
+            if x1 - x0 <= HAT * unit and gap <= HAT_GAP and written_next:
+                return SOFT  # a hat, a bar or an arrow over one symbol
+            bar = x1 - x0 >= LONG * (y1 - y0) and y1 - y0 <= THIN * unit
+            if not (bar or (y1 - y0 >= BIG * unit and x1 - x0 <= y1 - y0)):
+                continue
+            if np.any((under > stroke) & (under <= stroke + NEAR)):
+                return FIRM
+            if _holds_other_side(boxes, stroke, narrow, unit) and (gap <= STACK or written_next):
+                return SOFT
+    return 0
+
+
+def _holds_other_side(boxes: np.ndarray, stroke: int, narrow: np.ndarray, unit: float) -> bool:
+    """Whether a symbol written within NEAR strokes of `stroke`, centred within its width,
+    lies on the side of it away from `narrow` (the numerator or denominator it holds)."""
+    x0, y0, x1, y1 = boxes[stroke]
+    near = np.arange(max(0, stroke - NEAR), min(len(boxes), stroke + NEAR + 1))
+    near = near[near != stroke]
+    centres = (boxes[near, 0] + boxes[near, 2]) / 2
+    within = (centres >= x0) & (centres <= x1)
+    symbol = boxes[near, 3] - boxes[near, 1] >= TINY * 2 * unit
+    if boxes[narrow, 1].min() >= y1:  # narrow below: look above
+        side = boxes[near, 3] <= y0 + THIN * unit / 2
+    else:
+        side = boxes[near, 1] >= y1 - THIN * unit / 2
+    return bool(np.any(within & symbol & side))
 
 
 def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
-    """Whether the later-written band was begun right after, and right of the middle of, a
-    stroke of the other band, and is narrow enough for a script (see the module doc)."""
+    """Whether the later-written band was begun right after a stroke of the other band,
+    right of its middle and at most REACH beyond its end, and is narrow enough for a
+    script (see the module doc)."""
     earlier, later = (upper, lower) if upper[0] < lower[0] else (lower, upper)
     first = later[0]
     if first - 1 not in earlier:
         return False
     width = boxes[later, 2].max() - boxes[later, 0].min()
-    centre = (boxes[first - 1, 0] + boxes[first - 1, 2]) / 2
-    return bool(boxes[first, 0] >= centre and width <= SCRIPT * unit)
+    x0, _, x1, _ = boxes[first - 1]
+    begins = boxes[first, 0]
+    return bool((x0 + x1) / 2 <= begins <= x1 + REACH * unit and width <= SCRIPT * unit)
 
 
 def chunk_ranges(spans: np.ndarray, height: float, max_aspect: float) -> list[tuple[int, int]]:
@@ -263,7 +306,8 @@ def _covering(wide: np.ndarray, narrow: np.ndarray, unit: float) -> np.ndarray:
     """Which boxes of `wide` are bar-like and span COVER of `narrow`'s whole width, or are
     big and centred on `narrow`.
 
-    Bar-like: FLAT times wider than high (a fraction bar, an overline, a hat). Big: BIG
+    Bar-like: FLAT times wider than high and at most THIN high (a fraction bar, an
+    overline, a hat; not a root with its long overline, whose box is tall). Big: BIG
     units high (a sum, product or integral sign), with `narrow`'s centre within CENTRED of
     the wider one's width from its centre and at most LIMITS times the sign's larger side
     wide: limits are written centred, and may be wider than the sign, but not a line. A root is big too, but what is written below it is off its centre.
@@ -272,7 +316,8 @@ def _covering(wide: np.ndarray, narrow: np.ndarray, unit: float) -> np.ndarray:
     width, height = wide[:, 2] - wide[:, 0], wide[:, 3] - wide[:, 1]
     x0, x1 = narrow[:, 0].min(), narrow[:, 2].max()
     overlap = np.minimum(wide[:, 2], x1) - np.maximum(wide[:, 0], x0)
-    bar = (width >= FLAT * height) & (overlap >= 0) & (overlap >= COVER * (x1 - x0))
+    flat = (width >= FLAT * height) & (height <= THIN * unit)
+    bar = flat & (overlap >= 0) & (overlap >= COVER * (x1 - x0))
     offset = np.abs((wide[:, 0] + wide[:, 2]) - (x0 + x1)) / 2
     centred = offset <= CENTRED * np.maximum(width, x1 - x0)
     big = (height >= BIG * unit) & centred & (x1 - x0 <= LIMITS * np.maximum(width, height))
