@@ -203,9 +203,10 @@ def _stacked(
     wider than high; not a root with its overline), holds a band next to its own. FIRM: a
     stroke it covers (centred within its width) was written within NEAR strokes after it
     (a denominator right after its bar, limits right after their sign), up to STACK_NEAR
-    away. What was written just before it, or far from it in time, may be the end of the
-    line above, so that is SOFT, and only for a bar or sign that also holds a stroke
-    written next to it on its other side (a minus sign beginning a line holds nothing).
+    away. What was written just before it may be the end of the line above, so that
+    counts only for a bar or sign that also holds a stroke written next to it on its other
+    side (a minus sign beginning a line holds nothing): FIRM then, and SOFT up to STACK
+    for what was written long before it (a numerator, then the denominator, then the bar).
     A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
     """
     if gap > (STACK_NEAR if ordered else STACK):
@@ -230,8 +231,11 @@ def _stacked(
                 continue
             if np.any((under > stroke) & (under <= stroke + NEAR)):
                 return FIRM
-            if _holds_other_side(boxes, stroke, narrow, unit) and (gap <= STACK or written_next):
-                return SOFT
+            if _holds_other_side(boxes, stroke, narrow, unit):
+                if written_next:
+                    return FIRM
+                if gap <= STACK:
+                    return SOFT
     return 0
 
 
