@@ -13,10 +13,11 @@ chunk never gets levels of its own and a crop holds exactly the ink of its own p
    the ink; every pixel above WEAK of it that is connected to a seed belongs to it
    (hysteresis), so a grey pencil stroke stays whole to its faint edges while paper
    texture, which never reaches STRONG, is dropped.
-4. Specks: a component smaller than SPECK symbol sizes and further than one symbol size
-   from any larger one is dirt; nearer ones are dots and decimal points, and are kept.
-5. Levels: ink is stretched so its dark core is black, and anti-aliased edges keep their
+4. Levels: ink is stretched so its dark core is black, and anti-aliased edges keep their
    grey; everything that is not ink is pure white.
+5. Specks: a component smaller than SPECK symbol sizes that is faint (never darker than
+   FAINT of black: pen strokes reach black after the stretch) or further than one symbol
+   size from any larger one is dirt; the others are dots and decimal points.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ SHADOW = 0.5  # the darkest a shadow may make the paper, as a share of the borde
 STRONG = 0.45  # of the contrast: surely ink
 WEAK = 0.12  # of the contrast: ink when it touches surely-ink pixels
 NOISE = 5.0  # paper noise deviations below which nothing is ink
-SPECK = 0.25  # of the symbol size: dirt unless close to other ink
+SPECK = 0.25  # of the symbol size: dirt when faint or far from other ink
+FAINT = 0.75  # of full black: a component never darker than this was not written
 COARSE = 160  # px: the longer side of the copy the paper's light is estimated on
 WINDOW = 7  # px of the coarse copy: wider than any stroke at that scale
 WIDE = 4  # the wide window: WINDOW on a copy this many times coarser again
@@ -75,12 +77,17 @@ def clean_picture(image: Image.Image) -> CleanPicture:
     if len(rows) == 0:
         return _blank(gray.shape)
     _, labels = np.unique(labels, return_inverse=True)
-    keep = _not_specks(boxes_of(rows, starts, ends, labels), rows, ends - starts, labels)
+    level = float(np.percentile(darkness[weak], 90))
+    levels = 255 * (1 - np.clip(darkness / max(level, 1e-6), 0, 1))
+    pixel_rows, pixel_columns = _pixels(rows, starts, ends)
+    pixel_labels = np.repeat(labels, ends - starts)
+    peak = np.zeros(labels.max() + 1)
+    np.maximum.at(peak, pixel_labels, 255 - levels[pixel_rows, pixel_columns])
+    boxes = boxes_of(rows, starts, ends, labels)
+    keep = _not_specks(boxes, np.bincount(pixel_labels), peak < FAINT * 255)
     runs_kept = keep[labels]
     rows, starts, ends = rows[runs_kept], starts[runs_kept], ends[runs_kept]
     _, labels = np.unique(labels[runs_kept], return_inverse=True)
-    level = float(np.percentile(darkness[weak], 90)) if weak.any() else 1.0
-    levels = 255 * (1 - np.clip(darkness / max(level, 1e-6), 0, 1))
     return CleanPicture(
         np.rint(levels).astype(np.uint8),
         rows,
@@ -102,12 +109,9 @@ def crop(clean: CleanPicture, components: np.ndarray) -> Image.Image:
     x0, y0 = clean.boxes[components, :2].min(axis=0)
     x1, y1 = clean.boxes[components, 2:].max(axis=0)
     chosen = np.isin(clean.labels, components)
-    rows, starts, lengths = clean.rows[chosen], clean.starts[chosen], (clean.ends - clean.starts)[
-        chosen
-    ]
-    pixel_rows = np.repeat(rows, lengths)
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    pixel_columns = np.repeat(starts, lengths) + offsets
+    pixel_rows, pixel_columns = _pixels(
+        clean.rows[chosen], clean.starts[chosen], clean.ends[chosen]
+    )
     canvas = np.full((int(y1 - y0), int(x1 - x0)), 255, dtype=np.uint8)
     canvas[pixel_rows - y0, pixel_columns - x0] = clean.gray[pixel_rows, pixel_columns]
     margin = max(MIN_MARGIN, round(MARGIN_FRACTION * (y1 - y0)))
@@ -147,25 +151,30 @@ def _seeded(
     return np.bincount(labels, weights=hits) > 0
 
 
-def _not_specks(
-    boxes: np.ndarray, rows: np.ndarray, lengths: np.ndarray, labels: np.ndarray
-) -> np.ndarray:
-    """Which components to keep: all but small ones far from other ink (see the module doc)."""
+def _not_specks(boxes: np.ndarray, pixels: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """Which components to keep: all but small ones that are faint or far from other ink
+    (see the module doc)."""
     sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).astype(np.float64)
-    pixels = np.bincount(labels, weights=lengths)
     order = np.argsort(sides)
     weight = np.cumsum(pixels[order])
     unit = float(sides[order][np.searchsorted(weight, weight[-1] / 2)])  # by ink, not count
     small = sides < SPECK * unit
+    keep = ~(small & faint)
     if small.all() or not small.any():
-        return np.ones(len(boxes), dtype=bool)
+        return keep
     big = boxes[~small].astype(np.float64)
     spots = boxes[small].astype(np.float64)
     dx = np.maximum(big[:, 0] - spots[:, 2, None], 0) + np.maximum(spots[:, 0, None] - big[:, 2], 0)
     dy = np.maximum(big[:, 1] - spots[:, 3, None], 0) + np.maximum(spots[:, 1, None] - big[:, 3], 0)
-    keep = np.ones(len(boxes), dtype=bool)
-    keep[np.flatnonzero(small)] = np.hypot(dx, dy).min(axis=1) <= unit
+    keep[np.flatnonzero(small)] &= np.hypot(dx, dy).min(axis=1) <= unit
     return keep
+
+
+def _pixels(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Row and column of every pixel of the runs, run after run."""
+    lengths = ends - starts
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(rows, lengths), np.repeat(starts, lengths) + offsets
 
 
 def _blank(shape: tuple[int, ...]) -> CleanPicture:
