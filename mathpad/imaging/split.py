@@ -22,8 +22,8 @@ boxes (about a character's height), is
 - under FAR, in ink, and the later-written band, at most SCRIPT wide, was begun right
   after a stroke of the other band, right of that stroke's middle and at most REACH
   beyond its end (writing on, as a superscript is written; a new line goes back left).
-The last two are undone when the gap is as wide as PITCH of the page's narrowest line
-break: on that page, such a gap is the writer's line spacing.
+Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
+the page's narrowest line break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
 the line nearest to it. Known weaknesses: a stroke added to a line after the next line
 was written (a correction) interleaves them, so two lines under FAR apart join; in a
@@ -148,8 +148,9 @@ def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: boo
     Any two bands within FAR of each other are compared, not only neighbours: a fraction's
     bar can sit in a band of its own between the numerator and an equals sign. Joining two
     bands joins every band between them. A join by geometry alone or by writing on (not by
-    touching, interleaved writing or a bar written next to what it holds) is undone when its gap is as wide as PITCH of the page's
-    narrowest line break: on that page, such a gap is the writer's line spacing.
+    touching, interleaved writing or a bar written next to what it holds) is undone when
+    its gap is as wide as PITCH of the page's narrowest line break: on that page, such a
+    gap is the writer's line spacing.
     """
     tops = np.array([boxes[band, 1].min() for band in bands])
     bottoms = np.maximum.accumulate([boxes[band, 3].max() for band in bands])
@@ -314,8 +315,9 @@ def _covering(wide: np.ndarray, narrow: np.ndarray, unit: float) -> np.ndarray:
     overline, a hat; not a root with its long overline, whose box is tall). Big: BIG
     units high (a sum, product or integral sign), with `narrow`'s centre within CENTRED of
     the wider one's width from its centre and at most LIMITS times the sign's larger side
-    wide: limits are written centred, and may be wider than the sign, but not a line. A root is big too, but what is written below it is off its centre.
-    Two ordinary symbols one above the other are neither.
+    wide: limits are written centred, and may be wider than the sign, but not a
+    line. A root is big too, but what is written below it is off its centre. Two
+    ordinary symbols one above the other are neither.
     """
     width, height = wide[:, 2] - wide[:, 0], wide[:, 3] - wide[:, 1]
     x0, x1 = narrow[:, 0].min(), narrow[:, 2].max()
