@@ -182,7 +182,9 @@ WINDOWS_INK = """<?xml version="1.0" encoding="UTF-8"?>
     </inkml:channelProperties>
    </inkml:inkSource>
   </inkml:context>
-  <inkml:brush xml:id="br0"><inkml:brushProperty name="width" value="0.05" units="cm"/></inkml:brush>
+  <inkml:brush xml:id="br0">
+   <inkml:brushProperty name="width" value="0.05" units="cm"/>
+  </inkml:brush>
  </inkml:definitions>
  <inkml:trace contextRef="#ctx0" brushRef="#br0">8311 6322 1024,'5'-3'0,"2"1'0</inkml:trace>
  <inkml:trace contextRef="#ctx0" brushRef="#br0">9000 6300 900,'-4'6'10</inkml:trace>

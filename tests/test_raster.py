@@ -63,14 +63,12 @@ def test_a_tall_fraction_and_a_flat_line_draw_their_symbols_the_same_size() -> N
     tall as a line of the same symbols, so the pen is as thick against each symbol as in
     training; a whole-height scale would make the fraction's symbols a third the size."""
     symbol = [polyline(0, 0, 40, 60), polyline(40, 0, 0, 60)]
-    line = Ink(tuple(Stroke(s.points + [60 * i, 0, 0]) for i in range(3) for s in symbol))
-    fraction = Ink(
-        (*symbol, polyline(-20, 80, 60, 80), *(Stroke(s.points + [0, 100, 0]) for s in symbol))
-    )
+    line = Ink(tuple(Stroke(s.points + np.array([60 * i, 0, 0])) for i in range(3) for s in symbol))
+    below = (Stroke(s.points + np.array([0, 100, 0])) for s in symbol)
+    fraction = Ink((*symbol, polyline(-20, 80, 60, 80), *below))
     assert symbol_size(line) == symbol_size(fraction) == 60
     for ink in (line, fraction):
         image = render_ink(ink, layout="tight")
-        x0, y0, x1, y1 = dark_box(image)
         per_unit = (image.height - 2 * MARGIN) / (ink.bounds()[3] - ink.bounds()[1])
         assert per_unit == pytest.approx(TARGET_SYMBOL_SIZE / symbol_size(ink), rel=0.01)
     assert render_ink(fraction, layout="tight").height > 2 * render_ink(line, layout="tight").height
