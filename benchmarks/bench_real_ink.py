@@ -169,8 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             split_picture.save(failures / f"c-{path.stem}.png")
     record["photos_whole"] = f"{whole}/{len(photos)}"
     record["drawn_inks_whole"] = f"{drawn_whole}/{len(inks)}"
-    print(f"(c) photos kept whole: {whole}/{len(photos)}; inks drawn as pictures: "
-          f"{drawn_whole}/{len(inks)}")
+    print(
+        f"(c) photos kept whole: {whole}/{len(photos)}; inks drawn as pictures: "
+        f"{drawn_whole}/{len(inks)}"
+    )
 
     # (d) chunk cuts through a CROHME symbol, (e) how often and why expressions are chunked
     cuts, counts, why = 0, collections.Counter(), []

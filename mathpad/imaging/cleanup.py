@@ -5,9 +5,10 @@ chunk never gets levels of its own and a crop holds exactly the ink of its own p
 
 1. Polarity: a border darker than mid-grey is a dark-mode screenshot; it is inverted.
 2. Light: the paper's brightness is estimated at every pixel (a high rank filter over a
-   coarse copy, so strokes drop out; the brighter of a near and a wide window, so a bold
-   or large block of ink drops out too) and divided out, flattening a phone photo's shadow
-   or vignetting. The estimate never falls below SHADOW of the border's level.
+   coarse copy, so strokes drop out) and divided out, flattening a phone photo's shadow
+   or vignetting. The estimate never falls below SHADOW of the border's level, so bold
+   dark ink filling a region is not taken for a shadow; a block of pale ink wider than
+   the window is (it cannot be told from a shadow), strokes never are.
 3. Threshold: darkness is measured against the paper's own noise (its median absolute
    deviation) and the picture's contrast. Pixels darker than STRONG of the contrast seed
    the ink; every pixel above WEAK of it that is connected to a seed belongs to it
@@ -16,8 +17,8 @@ chunk never gets levels of its own and a crop holds exactly the ink of its own p
 4. Levels: ink is stretched so its dark core is black, and anti-aliased edges keep their
    grey; everything that is not ink is pure white.
 5. Specks: a component smaller than SPECK symbol sizes that is faint (never darker than
-   FAINT of black: pen strokes reach black after the stretch) or further than one symbol
-   size from any larger one is dirt; the others are dots and decimal points.
+   FAINT of black: pen strokes reach black after the stretch) or further than DOT_REACH
+   symbol sizes from any larger one is dirt; the others are dots and decimal points.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ WEAK = 0.12  # of the contrast: ink when it touches surely-ink pixels
 NOISE = 5.0  # paper noise deviations below which nothing is ink
 SPECK = 0.25  # of the symbol size: dirt when faint or far from other ink
 FAINT = 0.75  # of full black: a component never darker than this was not written
+DOT_REACH = 0.5  # symbol sizes: the furthest a dot or decimal point is from other ink
 COARSE = 160  # px: the longer side of the copy the paper's light is estimated on
 WINDOW = 7  # px of the coarse copy: wider than any stroke at that scale
-WIDE = 4  # the wide window: WINDOW on a copy this many times coarser again
 MARGIN_FRACTION = 0.05  # of a crop's ink height: the rendered ink's 10 px around 200 px
 MIN_MARGIN = 2
 
@@ -128,13 +129,7 @@ def _paper(gray: np.ndarray, level: float) -> np.ndarray:
         return np.full(gray.shape, max(level, floor), dtype=np.float32)
     small = Image.fromarray(gray.astype(np.uint8)).resize(small_size, Image.Resampling.BOX)
     bright = ImageFilter.RankFilter(WINDOW, WINDOW * WINDOW * 9 // 10)  # ink drops out
-    near = np.asarray(small.filter(bright))
-    coarser = small.resize(
-        (max(WINDOW, small.width // WIDE), max(WINDOW, small.height // WIDE)),
-        Image.Resampling.BOX,
-    )
-    wide = np.asarray(coarser.filter(bright).resize(small.size, Image.Resampling.BILINEAR))
-    light = Image.fromarray(np.maximum(near, wide)).filter(ImageFilter.BoxBlur(2))
+    light = small.filter(bright).filter(ImageFilter.BoxBlur(2))
     paper = np.asarray(light.resize((width, height), Image.Resampling.BILINEAR), np.float32)
     return np.maximum(np.maximum(paper, floor), gray)  # paper is never darker than a pixel on it
 
@@ -166,7 +161,7 @@ def _not_specks(boxes: np.ndarray, pixels: np.ndarray, faint: np.ndarray) -> np.
     spots = boxes[small].astype(np.float64)
     dx = np.maximum(big[:, 0] - spots[:, 2, None], 0) + np.maximum(spots[:, 0, None] - big[:, 2], 0)
     dy = np.maximum(big[:, 1] - spots[:, 3, None], 0) + np.maximum(spots[:, 1, None] - big[:, 3], 0)
-    keep[np.flatnonzero(small)] &= np.hypot(dx, dy).min(axis=1) <= unit
+    keep[np.flatnonzero(small)] &= np.hypot(dx, dy).min(axis=1) <= DOT_REACH * unit
     return keep
 
 
