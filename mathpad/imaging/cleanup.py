@@ -65,7 +65,8 @@ def clean_picture(image: Image.Image) -> CleanPicture:
         gray, level = 255 - gray, 255 - level
     paper = _paper(gray, level)
     darkness = np.clip(1 - gray / paper, 0, 1)
-    deviation = 1.4826 * float(np.median(np.abs(darkness - np.median(darkness))))
+    sample = darkness[::3, ::3]  # the paper's noise, from a ninth of the pixels
+    deviation = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     contrast = float(darkness.max())
     if contrast * 255 < MIN_CONTRAST:
         return _blank(gray.shape)

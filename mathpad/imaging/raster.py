@@ -41,7 +41,7 @@ from mathpad.imaging.normalize import TARGET_ASPECT, pad_to_aspect
 from mathpad.ink.strokes import Ink, Stroke
 
 TARGET_SYMBOL_SIZE: float = 140.0  # units: the median stroke box side (see the module doc)
-MAX_RENDER_SIDE = 4096  # px: a drawing larger than this at the symbol scale is drawn smaller
+MAX_RENDER_SIDE = 2048  # px: a drawing larger than this at the symbol scale is drawn smaller
 MARGIN = 10.0  # px, as in training
 LINE_WIDTH = 1.5  # px, as in training
 
