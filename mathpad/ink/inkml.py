@@ -43,7 +43,8 @@ MAX_TRACES = 100_000  # a page of handwriting has hundreds
 MAX_MAGNITUDE = 1e15  # beyond any device's units or millisecond clock; keeps extents finite
 MIN_EXTENT = 1e-6  # units: a drawing less wide and high than this (but not a dot) is not ink
 _WHOLE_NUMBER_TAIL = re.compile(r"\.0(?=[ ,]|$)")
-_QUALIFIED = re.compile(r"[!'\"#*?TF]|[0-9.][+-]")  # qualifiers, or numbers run together
+_MARKS = "!'\"#*?TF"  # qualifiers and non-numbers: a trace holding any needs `_qualified`
+_RUN_TOGETHER = re.compile(r"[0-9.][+-]")  # '7-2': looked for only when the plain read fails
 _VALUE = re.compile(
     r"\s*(?P<qualifier>[!'\"]?)\s*(?P<value>[+-]?\s*(?:#[0-9A-Fa-f]+|(?:\d+\.?\d*|\.\d+)"
     r"(?:[eE][+-]?\d+)?)|[TF*?])\s*"
@@ -179,7 +180,20 @@ def parse_inkml(data: str | bytes, source: str = "<memory>") -> Ink:
 def _stroke(index: int, text: str, channels: list[str] | None, intermittent: list[str]) -> Stroke:
     """One trace's text to a stroke; `index` only names the trace in messages."""
     where = f"trace {index + 1}"
-    points = _qualified(text, where) if _QUALIFIED.search(text) else None
+    qualified = any(mark in text for mark in _MARKS)
+    try:
+        return _read_stroke(where, text, channels, intermittent, qualified)
+    except _Malformed:
+        if qualified or not _RUN_TOGETHER.search(text):
+            raise
+    return _read_stroke(where, text, channels, intermittent, qualified=True)
+
+
+def _read_stroke(
+    where: str, text: str, channels: list[str] | None, intermittent: list[str], qualified: bool
+) -> Stroke:
+    """`_stroke`, reading plain numbers with NumPy unless `qualified`."""
+    points = _qualified(text, where) if qualified else None
     counts = list(map(len, points or map(str.split, text.split(","))))
     width = counts[0]
     if intermittent and channels is not None and max(counts) > len(channels):
