@@ -17,6 +17,7 @@ import pytest
 from matplotlib import mathtext
 from PIL import Image, ImageDraw
 
+from mathpad.errors import InputError
 from mathpad.imaging.pieces import image_pieces, ink_pieces, save_pieces
 from mathpad.imaging.raster import render_ink
 from mathpad.imaging.split import (
@@ -424,3 +425,10 @@ def test_a_root_sign_does_not_hold_what_is_under_its_left_end() -> None:
         ]
     )
     assert len(line_groups(boxes)) == 2
+
+
+def test_save_pieces_into_a_folder_that_cannot_be_made_is_one_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InputError, match=r"cannot save the pieces in .*file"):
+        save_pieces(blocker / "seen", [Image.new("RGB", (3, 2), "white")], "x")

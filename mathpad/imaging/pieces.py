@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from mathpad.errors import InputError
 from mathpad.files import save_image
 from mathpad.imaging.cleanup import clean_picture, crop
 from mathpad.imaging.normalize import fit_for_model
@@ -43,9 +44,13 @@ def image_pieces(image: Image.Image) -> list[list[Image.Image]]:
 
 def save_pieces(folder: Path, images: Sequence[Image.Image], stem: str) -> list[Path]:
     """Write what the model saw, one PNG per piece (`stem-1.png`, ...), into `folder`
-    (made if missing); returns the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    (made if missing); returns the paths written. A folder that cannot be written is an
+    `InputError` naming it."""
     paths = [folder / f"{stem}-{number}.png" for number in range(1, len(images) + 1)]
-    for image, path in zip(images, paths, strict=True):
-        save_image(image, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for image, path in zip(images, paths, strict=True):
+            save_image(image, path)
+    except OSError as error:
+        raise InputError(f"cannot save the pieces in {folder}: {error.strerror or error}") from None
     return paths
