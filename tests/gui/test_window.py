@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -271,7 +272,7 @@ def zigzag(x0: int, x1: int, y0: int, y1: int, passes: int = 7) -> list[tuple[in
     for i in range(passes + 1):
         y = y0 + (y1 - y0) * i // passes
         points.append((x0 if i % 2 == 0 else x1, y))
-    return [p for a, b in zip(points, points[1:], strict=False) for p in line(a, b, 6)]
+    return [p for a, b in pairwise(points) for p in line(a, b, 6)]
 
 
 def test_scratch_out_over_two_strokes_erases_exactly_those(window, draw) -> None:
@@ -300,7 +301,7 @@ def test_lasso_selects_then_deletes_and_moves_in_one_step_each(window, draw) -> 
     inside, outside = window.document.ink.strokes
     QTest.keyClick(canvas, Qt.Key.Key_L)
     loop = [(30, 30), (100, 30), (100, 80), (30, 80), (30, 31)]
-    draw(canvas, [p for a, b in zip(loop, loop[1:], strict=False) for p in line(a, b, 4)])
+    draw(canvas, [p for a, b in pairwise(loop) for p in line(a, b, 4)])
     assert canvas.selection == [0]
     draw(canvas, line((60, 50), (60, 150)))  # drag the selection down by 100 px
     moved = window.document.ink.strokes[0]
@@ -457,3 +458,63 @@ def test_size_place_and_splitters_are_remembered(make_window, qtbot) -> None:
     again = make_window(settings=saved)
     assert (again.width(), again.height()) == (640, 480)
     assert again.page_splitter.sizes() == sizes
+
+
+# --- settings -----------------------------------------------------------------------
+
+
+def test_settings_name_variants_in_words_and_apply_every_field(window, qtbot) -> None:
+    window.open_settings()
+    dialog = window.settings_dialog
+    items = [dialog.variant.itemText(i) for i in range(dialog.variant.count())]
+    assert any(t.startswith("int8: about 0.4 GB") for t in items)
+    assert all("GB" in t or "4-bit" in t for t in items)
+    dialog.auto.setChecked(False)
+    assert not dialog.delay.isEnabled()
+    dialog.copy_format.setCurrentIndex(dialog.copy_format.findData("inline"))
+    dialog.scratch_out.setChecked(False)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.accept()
+    saved = load_settings()
+    assert (saved.auto_recognize, saved.copy_format, saved.scratch_out, saved.theme) == (
+        False, "inline", False, "dark",
+    )  # fmt: skip
+    assert not window.canvas.scratch_out
+    window_color = window.palette().ColorRole.Window
+    qtbot.waitUntil(lambda: window.palette().color(window_color).name() == "#2b2d30", timeout=2000)
+    window.apply_settings(Settings(model=str(FIXTURE_MODEL), variant="int8"))  # light again
+
+
+def test_the_model_path_is_shown_whole(window, qtbot) -> None:
+    window.open_settings()
+    field = window.settings_dialog.model
+    field.setText("/home/someone/models/latex_finetuned-ONNX/snapshots/0123456789abcdef")
+    qtbot.waitUntil(lambda: field.width() >= field.minimumWidth(), timeout=2000)
+    assert field.fontMetrics().horizontalAdvance(field.text()) < field.width()
+
+
+def test_a_new_variant_reads_the_drawing_again(window, draw, qtbot) -> None:
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        draw(window.canvas, line((60, 60), (260, 160)))
+    window.open_settings()
+    dialog = window.settings_dialog
+    dialog.variant.setCurrentIndex(dialog.variant.findData("fp32"))
+    with qtbot.waitSignal(window.recognition.recognized, timeout=20_000) as got:
+        dialog.accept()
+    assert got.args[0].tag == window.document.revision
+    assert "(fp32)" in window.model_label.text()
+
+
+def test_without_auto_recognition_only_ctrl_enter_recognizes(make_window, draw, qtbot) -> None:
+    settings = Settings(model=str(FIXTURE_MODEL), delay_ms=10, auto_recognize=False)
+    window = make_window(settings=settings)
+    qtbot.waitUntil(lambda: window.recognition.state == "ready", timeout=10_000)
+    with qtbot.assertNotEmitted(window.recognition.recognized, wait=300):
+        draw(window.canvas, line((60, 60), (260, 160)))
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+
+
+def test_recognizing_an_empty_page_says_so(window) -> None:
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+    assert window.statusBar().currentMessage().startswith("Nothing to recognize yet")
