@@ -89,13 +89,13 @@ def read_file(path: Path) -> Ink | tuple[Picture, QImage]:
     if path.suffix.lower() == ".inkml":
         return read_inkml(path)
     image = load_image(path)
-    return Picture(image, path.name), screen_copy(transfer.to_qimage(image))
+    return Picture(image, path.name), screen_copy(image)
 
 
 def picture_from(qimage: QImage, name: str) -> tuple[Picture, QImage]:
     """A pasted or dropped picture, validated (runs on a worker thread)."""
     image = transfer.picture_from_qimage(qimage, name)
-    return Picture(image, name), screen_copy(transfer.to_qimage(image))
+    return Picture(image, name), screen_copy(image)
 
 
 class SidePanel(QTabWidget):
