@@ -553,7 +553,7 @@ class InkCanvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setTransform(self._view)
         selected = set(self.selection)
-        text = self.palette().color(QPalette.ColorRole.Text)
+        text = self.ink_color()
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         moved = QTransform.fromTranslate(*self._offset.toTuple()) * self._view
         moving = self._source is not None and self._mode == "move"
@@ -568,6 +568,13 @@ class InkCanvas(QWidget):
         self.update()
         if self._unpainted:
             self._slice_timer.start()
+
+    def ink_color(self) -> QColor:
+        """The theme's text colour; black on a picture, which is paper whatever the theme
+        (and the recognizer sees the ink black on it, too)."""
+        if self.document.picture is not None:
+            return QColor(Qt.GlobalColor.black)
+        return self.palette().color(QPalette.ColorRole.Text)
 
     def painting(self) -> bool:
         """A sliced redraw is still under way."""
@@ -631,7 +638,7 @@ class InkCanvas(QWidget):
         painter = QPainter(self._layer)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         width = self._width(pressure)
-        color = self.palette().color(QPalette.ColorRole.Text)
+        color = self.ink_color()
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         if start == end:
             painter.drawPoint(start)

@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
 
     def _theme(self, theme: str) -> None:
         apply_theme(theme)
+        self.source.setStyleSheet("")  # polished again with the new palette
+        self.source.setStyleSheet(FOCUS_STYLE)
         recolor(self.actions, self.palette().color(QPalette.ColorRole.ButtonText))
 
     def recognize(self) -> None:

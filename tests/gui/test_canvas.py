@@ -207,3 +207,19 @@ def test_pressure_still_shapes_a_simplified_stroke(canvas: InkCanvas, qtbot) -> 
         return sum(canvas._layer.pixelColor(p.x(), p.y() + dy).alpha() > 128 for dy in range(-8, 9))
 
     assert thickness(40) < thickness(360)
+
+
+def test_ink_on_a_picture_is_black_whatever_the_theme(canvas: InkCanvas, draw: Draw) -> None:
+    from PIL import Image
+    from PySide6.QtGui import QImage
+
+    from mathpad.ink.document import Picture
+
+    dark = QPalette(canvas.palette())
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    canvas.setPalette(dark)
+    white = QImage(300, 200, QImage.Format.Format_RGB32)
+    white.fill(Qt.GlobalColor.white)
+    canvas.load_picture(Picture(Image.new("RGB", (300, 200), "white")), white)
+    draw(canvas, line((100, 150), (300, 150)))
+    assert canvas.grab().toImage().pixelColor(200, 150).name() == "#000000"
