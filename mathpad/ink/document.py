@@ -131,9 +131,10 @@ class InkDocument:
         if not self._page.is_empty or self.ink.annotations:
             self._apply(Page())
 
-    def replace(self, ink: Ink) -> None:
-        """Put a loaded ink in place of the whole page, undoably."""
-        self._apply(Page(ink))
+    def replace(self, loaded: Ink | Page) -> None:
+        """Put a loaded ink in place of the whole page, undoably (a `Page` made off the GUI
+        thread brings its bounds already measured)."""
+        self._apply(loaded if isinstance(loaded, Page) else Page(loaded))
 
     def set_picture(self, picture: Picture) -> None:
         """Start a page holding `picture` and no ink (opening, pasting, a snip), undoably."""

@@ -43,7 +43,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from mathpad.ink.document import InkDocument, Picture
+from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.gestures import inside_lasso, scratched
 from mathpad.ink.strokes import Ink, Stroke
 from mathpad.ui.transfer import to_qimage
@@ -146,7 +146,7 @@ class InkCanvas(QWidget):
         if self.document.revision != revision:
             self._document_changed(fit=True)
 
-    def load_ink(self, ink: Ink) -> None:
+    def load_ink(self, ink: Ink | Page) -> None:
         """Replace the page by a loaded ink (undoable) and fit it to the window."""
         self.document.replace(ink)
         self._enlarge = True  # a file's units are not ours: scale it to fill the view

@@ -50,7 +50,6 @@ from mathpad.imaging.annotate import annotate
 from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
-from mathpad.ink.strokes import Ink
 from mathpad.latex import CopyFormat, clean, for_copy
 from mathpad.model.store import DEFAULT_REPO, is_local
 from mathpad.recognizer import PageResult
@@ -84,10 +83,13 @@ def first_size(available: QSize) -> QSize:
     )
 
 
-def read_file(path: Path) -> Ink | tuple[Picture, QImage]:
-    """An ink, or a picture with the copy the canvas paints (runs on a worker thread)."""
+def read_file(path: Path) -> Page | tuple[Picture, QImage]:
+    """A page of ink, or a picture with the copy the canvas paints (runs on a worker
+    thread: also the ink's bounds, which a 200,000-point ink takes a while to measure)."""
     if path.suffix.lower() == ".inkml":
-        return read_inkml(path)
+        page = Page(read_inkml(path))
+        page.bounds()
+        return page
     image = load_image(path)
     return Picture(image, path.name), screen_copy(image)
 
@@ -451,12 +453,12 @@ class MainWindow(QMainWindow):
         failed = self._failed_to("Cannot open this file")
         self._loads.deliver(self._loader.submit(read_file, path), self._opened, failed)
 
-    def _opened(self, loaded: Ink | tuple[Picture, QImage] | None) -> None:
+    def _opened(self, loaded: Page | tuple[Picture, QImage]) -> None:
         self.statusBar().clearMessage()
-        if isinstance(loaded, Ink):
+        if isinstance(loaded, Page):
             self.canvas.load_ink(loaded)
             self.recognition.recognize_now()  # a file is read at once, not after a pause
-        elif loaded is not None:
+        else:
             self.canvas.load_picture(*loaded)
 
     def _failed_to(self, title: str) -> Callable[[BaseException], None]:
