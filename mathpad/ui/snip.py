@@ -3,20 +3,18 @@
 On X11, Windows and macOS the screen is grabbed with `QScreen.grabWindow(0)` at its real
 pixels (a 2x screen gives twice the logical size: pix2tex's HiDPI snips came out blurred
 or cropped, LaTeX-OCR #241), frozen in a full-screen overlay where the user drags a
-rectangle. On Wayland applications may not grab the screen (LaTeX-OCR #249, #358): the
-xdg-desktop-portal Screenshot interface is asked over D-Bus instead, interactively, so
-the desktop's own tool picks the region, and the file it saves is opened.
+rectangle. On Wayland applications may not grab the screen (LaTeX-OCR #249, #358); the
+way in is the xdg-desktop-portal Screenshot interface over D-Bus, whose answer (an a{sv}
+map) PySide6's QtDBus cannot read (tried against a fake portal on a private bus: the
+typed slot never fires and QDBusArgument has no reader). Until that works the pad says
+so and points to the desktop's own screenshot tool and Ctrl+V.
 """
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
-from PySide6.QtCore import SLOT, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -35,8 +33,10 @@ if TYPE_CHECKING:
 
 HIDE_MS = 250  # the window manager needs a moment to take the window off the screen
 MIN_SIDE = 4  # px: a click without a drag is not a region
-PORTAL = "org.freedesktop.portal.Desktop"
-PORTAL_PATH = "/org/freedesktop/portal/desktop"
+WAYLAND = (
+    "Wayland does not let the pad capture the screen: take a screenshot with the desktop's "
+    "tool (Print Screen), copy it, and paste it here with Ctrl+V."
+)
 
 
 class SnipOverlay(QWidget):
@@ -123,15 +123,15 @@ class SnipOverlay(QWidget):
 class Snipper(QObject):
     """Runs one snip at a time for `window` and hands the region to `window.snipped`."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, platform: str | None = None) -> None:
         super().__init__(window)
         self._window = window
+        self.platform = platform or QGuiApplication.platformName()
         self.overlay: SnipOverlay | None = None
-        self._tokens = itertools.count(1)
 
     def start(self) -> None:
-        if QGuiApplication.platformName().startswith("wayland"):
-            self._ask_portal()
+        if self.platform.startswith("wayland"):
+            self._window.statusBar().showMessage(WAYLAND, 15000)
             return
         self._window.hide()
         QTimer.singleShot(HIDE_MS, self._grab)
@@ -155,29 +155,3 @@ class Snipper(QObject):
     def _failed(self, why: str) -> None:
         self._back()
         self._window.statusBar().showMessage(f"Cannot snip the screen: {why}.", 8000)
-
-    # --- Wayland: xdg-desktop-portal --------------------------------------------------
-
-    def _ask_portal(self) -> None:
-        bus = QDBusConnection.sessionBus()
-        if not bus.isConnected():
-            self._failed("no D-Bus session bus (xdg-desktop-portal is needed on Wayland)")
-            return
-        token = f"mathpad{next(self._tokens)}"
-        sender = bus.baseService().lstrip(":").replace(".", "_")
-        request = f"{PORTAL_PATH}/request/{sender}/{token}"
-        slot = SLOT("_portal_answer(QDBusMessage)")
-        bus.connect(PORTAL, request, "org.freedesktop.portal.Request", "Response", self, slot)
-        portal = QDBusInterface(PORTAL, PORTAL_PATH, "org.freedesktop.portal.Screenshot", bus)
-        reply = portal.call("Screenshot", "", {"handle_token": token, "interactive": True})
-        if reply.type() == QDBusMessage.MessageType.ErrorMessage:
-            self._failed(f"xdg-desktop-portal refused ({reply.errorMessage()})")
-
-    @Slot(QDBusMessage)
-    def _portal_answer(self, message: QDBusMessage) -> None:
-        arguments = message.arguments()
-        code, results = arguments[0], arguments[1] if len(arguments) > 1 else {}
-        uri = results.get("uri", "") if isinstance(results, dict) else ""
-        if code != 0 or not uri:
-            return  # the user cancelled in the desktop's own dialog
-        self._window.open_file(Path(unquote(urlparse(uri).path)))

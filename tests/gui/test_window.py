@@ -582,3 +582,28 @@ def test_a_snip_at_scale_2_keeps_the_screens_real_pixels(tmp_path) -> None:
         timeout=60, check=True,
     ).stdout  # fmt: skip
     assert out.split()[-3:] == ["2.0", "200", "100"]  # 100 x 50 points are 200 x 100 pixels
+
+
+def test_on_wayland_snip_says_what_to_do_instead(window) -> None:
+    from mathpad.ui.snip import Snipper
+
+    window.snipper = Snipper(window, platform="wayland")
+    window.actions["snip"].trigger()
+    assert window.isVisible()
+    assert "Ctrl+V" in window.statusBar().currentMessage()
+
+
+def test_removing_the_picture_keeps_the_ink_in_one_step(window, draw, qtbot) -> None:
+    from .test_transfer import handwriting_picture
+
+    assert not window.actions["remove_picture"].isEnabled()
+    QGuiApplication.clipboard().setImage(handwriting_picture())
+    QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    qtbot.waitUntil(lambda: window.document.picture is not None, timeout=5000)
+    draw(window.canvas, line((100, 150), (160, 170)))
+    note = window.document.ink.strokes
+    window.actions["remove_picture"].trigger()
+    assert window.document.picture is None and window.document.ink.strokes == note
+    assert not window.actions["remove_picture"].isEnabled()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, CTRL)
+    assert window.document.picture is not None
