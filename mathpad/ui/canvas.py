@@ -533,9 +533,10 @@ class InkCanvas(QWidget):
             painter = QPainter(self._layer)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             width, height = page.picture.size
-            painter.drawImage(
-                self._view.mapRect(QRectF(0, 0, width, height)), self._shown(page.picture)
-            )
+            area = self._view.mapRect(QRectF(0, 0, width, height))
+            painter.drawImage(area, self._shown(page.picture))
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1.0))
+            painter.drawRect(area.adjusted(-0.5, -0.5, 0.5, 0.5))  # the paper's edge
             painter.end()
         live = {id(stroke) for stroke in page.ink.strokes}
         self._polygons = {k: v for k, v in self._polygons.items() if k in live}
