@@ -25,6 +25,7 @@ from mathpad.model.store import PAD_VARIANT
 log = logging.getLogger(__name__)
 
 FILE_NAME = "settings.json"
+THEMES = ("system", "light", "dark")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Settings:
     delay_ms: int = 600
     pen_width: float = 2.5
     copy_format: CopyFormat = "as_is"
+    theme: str = "system"  # one of THEMES
+    auto_recognize: bool = True  # recognize when the pen rests (else on Ctrl+Enter only)
+    scratch_out: bool = True  # a zigzag over strokes erases them
+    window_layout: str = ""  # the window's geometry and splitters, as the window saved them
 
 
 def config_dir() -> Path:
@@ -98,8 +103,12 @@ def _usable_fields(data: dict[str, object], path: Path) -> dict[str, object]:
 
 def _fits(name: str, value: object, default: object) -> bool:
     """Whether `value` can stand in for field `name`, whose default is `default`."""
-    if isinstance(value, bool):
-        return False
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if name == "theme":
+        return value in THEMES
+    if name == "window_layout":
+        return isinstance(value, str) and len(value) <= 4096
     if name == "copy_format":
         return value in COPY_FORMATS
     if default is None:
