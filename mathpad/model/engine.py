@@ -24,7 +24,8 @@ from tokenizers import Tokenizer
 from mathpad.errors import InputError, ModelError
 from mathpad.model.generation import GenerationSettings, load_generation_settings
 from mathpad.model.preprocess import PreprocessConfig, preprocess
-from mathpad.model.runners import DecoderRunner, PlainDecoder, SessionFactory, make_session
+from mathpad.model.runners import DecoderRunner, PlainDecoder
+from mathpad.model.sessions import SessionFactory, make_session
 from mathpad.model.search import greedy
 from mathpad.model.store import ModelFiles
 
@@ -75,7 +76,7 @@ class Engine:
 
         with ThreadPoolExecutor(2) as pool:
             encoder = pool.submit(open_session, files.encoder)
-            decoder = pool.submit(_open_decoder, files.decoder, open_session, decode, cache_dir)
+            decoder = pool.submit(_open_decoder, files.decoder, open_session, decode, cache_dir, threads)
             self._encoder = encoder.result()
             self.decoder: DecoderRunner = decoder.result()
         _check_encoder(self._encoder, files.encoder)
@@ -122,22 +123,28 @@ class Engine:
 
 
 def _open_decoder(
-    path: Path, open_session: SessionFactory, decode: Decode, cache_dir: Path | None
+    path: Path,
+    open_session: SessionFactory,
+    decode: Decode,
+    cache_dir: Path | None,
+    threads: int | None,
 ) -> DecoderRunner:
     """The fastest runner that passed its checks, or the plain one when asked or needed.
 
     The published graph is only opened when the plain runner is used: a fast runner built
     from cached derived graphs starts without it.
     """
+    reason = "asked for the plain decoder" if decode == "plain" else "no cache folder"
     if decode == "auto" and cache_dir is not None:
-        from mathpad.model.fast_decoder import open_fast_decoder
+        from mathpad.model.derive import FastDecoderUnavailable, open_fast_decoder
 
-        fast = open_fast_decoder(path, cache_dir=cache_dir, make_session=open_session)
-        if fast is not None:
-            return fast
+        try:
+            return open_fast_decoder(path, cache_dir=cache_dir, threads=threads)
+        except FastDecoderUnavailable as error:
+            reason = str(error)
     session = open_session(path)
     _check_decoder(session, path)
-    return PlainDecoder(session)
+    return PlainDecoder(session, reason=reason)
 
 
 def _load_tokenizer(path: Path) -> Tokenizer:

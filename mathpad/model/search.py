@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mathpad.model.generation import GenerationSettings
-from mathpad.model.runners import StepFunction
+from mathpad.model.runners import DecodeState
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,14 @@ class Decoded:
     token_probs: tuple[float, ...]
 
 
-def greedy(step: StepFunction, batch: int, settings: GenerationSettings) -> list[Decoded]:
-    """Decode `batch` sequences; `step` maps the tokens so far to last-position logits."""
+def greedy(state: DecodeState, batch: int, settings: GenerationSettings) -> list[Decoded]:
+    """Decode `batch` sequences; `state` gives the logits of the tokens fed to it."""
     tokens = np.full((batch, 1), settings.decoder_start_token_id, dtype=np.int64)
     probs = np.ones((batch, 0), dtype=np.float32)
     unfinished = np.ones(batch, dtype=bool)
     eos = np.asarray(settings.eos_token_ids, dtype=np.int64)
     while True:
-        logits = step(tokens).astype(np.float32, copy=False)
+        logits = state.extend(tokens[:, state.length :])[:, -1].astype(np.float32, copy=False)
         scores = _process(tokens, logits.copy(), settings)
         chosen = scores.argmax(axis=-1)
         chosen = np.where(unfinished, chosen, settings.pad_token_id).astype(np.int64)
