@@ -105,16 +105,10 @@ def _correct(flow: DataFlow, matmul: onnx.NodeProto, zero_point: str) -> None:
     tag = f"mathpad/rowzero/{output}"
     column_sums = flow.add_initializer(sums.astype(np.int32), f"{tag}/column_sums")
     matmul.input[2] = ""
-    corrected = f"{tag}/corrected"
-    for reader in list(flow.consumers.get(output, [])):
-        for i, name in enumerate(reader.input):
-            if name == output:
-                reader.input[i] = corrected
+    matmul.output[0] = f"{tag}/uncorrected"  # the corrected sum keeps the original name
+    flow.producer[matmul.output[0]] = matmul
     flow.add(
         helper.make_node("Cast", [zero_point], [f"{tag}/zero_point"], to=TensorProto.INT32),
         helper.make_node("Mul", [f"{tag}/zero_point", column_sums], [f"{tag}/share"]),
-        helper.make_node("Sub", [output, f"{tag}/share"], [corrected]),
+        helper.make_node("Sub", [matmul.output[0], f"{tag}/share"], [output]),
     )
-    for graph_output in flow.graph.output:
-        if graph_output.name == output:
-            raise DerivationError(f"{output} is a graph output")

@@ -94,7 +94,11 @@ def verify(
     expected = _logits(PlainDecoder(reference), probe, (_STEPS,))
     del reference
     candidate = build_runner(signature, open_session(prepare), open_session(step))
-    got = _logits(candidate, probe, _CHUNKS)
+    try:
+        got = _logits(candidate, probe, _CHUNKS)
+    except Exception as error:  # onnxruntime has its own exception types
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise VerificationError(f"the derived graphs fail on the probe: {first}") from error
     tolerance = FLOAT16_TOLERANCE if precision.float16 else FLOAT32_TOLERANCE
     for index in range(_STEPS):
         problem = _compare(expected[:, index], got[:, index], tolerance)
