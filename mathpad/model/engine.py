@@ -114,7 +114,8 @@ class Engine:
     ) -> None:
         self.files = files
         self._preprocess = PreprocessConfig.from_file(files.root / "preprocessor_config.json")
-        self._max_positions = _max_positions(files.root / "config.json")
+        decoder_config = _decoder_config(files.root / "config.json")
+        self._max_positions = int(decoder_config.get("max_position_embeddings", 512))
         settings = load_generation_settings(
             files.root / "config.json", files.file("generation_config.json")
         )
@@ -122,7 +123,10 @@ class Engine:
         # the reference does; stopping at its last position gives the same tokens up to there.
         self.settings = replace(settings, max_length=min(settings.max_length, self._max_positions))
         self._tokenizer = _load_tokenizer(files.root / "tokenizer.json")
-        self._vocab = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        self._vocab = int(
+            decoder_config.get("vocab_size")
+            or self._tokenizer.get_vocab_size(with_added_tokens=True)
+        )
         self._dynamic = files.variant in DYNAMIC_VARIANTS
 
         optimized = cache_dir / "optimized" if cache_dir is not None else None
@@ -182,9 +186,7 @@ class Engine:
             count = len(images[batch])
             began = time.perf_counter()
             with self._cancellable(cancel) as options:
-                state = self.decoder.start(
-                    self._encode(images[batch], options), run_options=options
-                )
+                state = self.decoder.start(self.encode(images[batch], options), run_options=options)
                 decoded = greedy(
                     state,
                     count,
@@ -216,7 +218,7 @@ class Engine:
             )
         began = time.perf_counter()
         with self._cancellable(cancel) as options:
-            state = self.decoder.start(self._encode([image], options), run_options=options)
+            state = self.decoder.start(self.encode([image], options), run_options=options)
             found = beam(
                 state, settings, width=width, k=k, check=cancel.check if cancel else _never
             )
@@ -260,7 +262,9 @@ class Engine:
                 raise Cancelled("the recognition was cancelled") from error
             raise
 
-    def _encode(self, images: Sequence[Image.Image], options: ort.RunOptions | None) -> np.ndarray:
+    def encode(
+        self, images: Sequence[Image.Image], options: ort.RunOptions | None = None
+    ) -> np.ndarray:
         """Encoder states; a dynamically quantized encoder sees one image per run."""
         pixels = self.pixel_values(images)
         rows = [pixels[i : i + 1] for i in range(len(images))] if self._dynamic else [pixels]
@@ -341,10 +345,11 @@ def _load_tokenizer(path: Path) -> Tokenizer:
         ) from error
 
 
-def _max_positions(config_path: Path) -> int:
+def _decoder_config(config_path: Path) -> dict:
+    """The decoder's part of config.json (generation settings have read and checked it)."""
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    decoder = config.get("decoder", {})
-    return int(decoder.get("max_position_embeddings", 512))
+    decoder = config.get("decoder")
+    return decoder if isinstance(decoder, dict) else {}
 
 
 def _open_checked(
