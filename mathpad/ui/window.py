@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.actions["redo"].setEnabled(self.document.can_redo)
 
     def _show_result(self, result: PageResult) -> None:
-        text = clean(result.latex())
+        text = result.text()
         with QSignalBlocker(self.source):
             self.source.setPlainText(text)
         self.preview.set_latex(text, debounce=False)
