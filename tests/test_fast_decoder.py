@@ -381,3 +381,14 @@ def test_a_damaged_optimized_copy_is_made_again_not_blamed_on_the_model(
     record_file.write_text("[]")
     assert make_session(encoder, optimized_dir=tmp_path) is not None
     assert len(list(tmp_path.glob("*.onnx"))) == 1
+
+
+def test_mathpad_cache_clear_removes_the_graphs(capsys: pytest.CaptureFixture[str]) -> None:
+    from mathpad.cli import main
+    from mathpad.model.store import graph_cache_dir
+
+    _open(graph_cache_dir())
+    assert list(graph_cache_dir().rglob("*.onnx"))
+    assert main(["cache", "clear"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert list(graph_cache_dir().rglob("*.onnx")) == []
