@@ -392,3 +392,17 @@ def test_mathpad_cache_clear_removes_the_graphs(capsys: pytest.CaptureFixture[st
     assert main(["cache", "clear"]) == 0
     assert "removed" in capsys.readouterr().out
     assert list(graph_cache_dir().rglob("*.onnx")) == []
+
+
+def test_optimized_copies_of_a_deleted_model_file_are_removed(tmp_path: Path) -> None:
+    model = tmp_path / "encoder_model_int8.onnx"
+    shutil.copyfile(MODELS / EXPORTERS[0] / "onnx" / "encoder_model_int8.onnx", model)
+    copies = tmp_path / "optimized"
+    make_session(model, optimized_dir=copies)
+    assert len(list(copies.glob("*.onnx"))) == 1
+    model.unlink()
+    make_session(MODELS / EXPORTERS[1] / "onnx" / "encoder_model_int8.onnx", optimized_dir=copies)
+    (left,) = copies.glob("*.onnx")
+    assert json.loads(left.with_suffix(".json").read_text())["source"].endswith(
+        f"{EXPORTERS[1]}/onnx/encoder_model_int8.onnx"
+    )

@@ -81,9 +81,10 @@ def make_session(
     stat = path.stat()
     if optimized_dir is None or stat.st_size > MAX_OPTIMIZED_COPY:
         return open_session(path, options)
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}"
-    copy = optimized_dir / f"{path.stem}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+    copy = optimized_dir / _copy_name(path.resolve(), stat)
     try:
+        if optimized_dir.is_dir():
+            prune_optimized(optimized_dir)
         session = _open_copy(copy, threads)
     except (OSError, MemoryError) as error:
         log.warning("optimized copy of %s is unusable (%s): made again", path.name, error)
@@ -124,7 +125,6 @@ def _make_copy(path: Path, copy: Path, options: ort.SessionOptions) -> ort.Infer
     """Open `path`, saving what onnxruntime made of it as `copy` and its record."""
     folder = copy.parent
     folder.mkdir(parents=True, exist_ok=True)
-    prune_optimized(folder)
     partial = copy.with_suffix(f".{os.getpid()}.part")
     options.optimized_model_filepath = str(partial)
     try:
@@ -146,13 +146,14 @@ def prune_optimized(folder: Path) -> None:
         except (OSError, ValueError, KeyError, TypeError):
             source, stat = None, None
         copy = record.with_suffix(".onnx")
-        if stat is not None and source is not None:
-            key = f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}"
-            if copy.name == f"{source.stem}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx":
-                continue
+        if stat is not None and source is not None and copy.name == _copy_name(source, stat):
+            continue
         copy.unlink(missing_ok=True)
         record.unlink(missing_ok=True)
-    for partial in folder.glob("*.part"):
+    for copy in folder.glob("*.onnx"):  # no record: a copy of an older mathpad
+        if not copy.with_suffix(_RECORD).exists():
+            copy.unlink(missing_ok=True)
+    for partial in folder.glob("[!.]*.part"):  # ".*.part" are replace_atomically's
         try:
             pid = int(partial.suffixes[-2].lstrip("."))
         except (IndexError, ValueError):
@@ -161,7 +162,15 @@ def prune_optimized(folder: Path) -> None:
             partial.unlink(missing_ok=True)
 
 
+def _copy_name(source: Path, stat: os.stat_result) -> str:
+    """The copy's name: it changes with the model file and with onnxruntime's version."""
+    key = f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}"
+    return f"{source.stem}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+
+
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would end the process there; its file is left alone
+        return True
     if pid <= 0:
         return False
     if pid == os.getpid():
