@@ -1,4 +1,4 @@
-"""Find the parts of a decoder graph that the rewrites in `graphs` change.
+"""Find the parts of a decoder graph that the rewrites in `rewrites` change.
 
 Kept apart from the rewrites because it only reads: `DataFlow` indexes a graph's tensors
 and `analyse` locates the inputs, the self- and cross-attention blocks, the learned position
