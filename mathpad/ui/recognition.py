@@ -111,7 +111,7 @@ class RecognitionController(QObject):
             self._in_flight = False
             self.busy_changed.emit(False)
         if self._recognizer is not None:
-            self._recognizer.shutdown()
+            self._recognizer.shutdown(wait=True)  # as before; correct: wait only at exit
             self._recognizer = None
 
     def _loaded(self, info: ModelInfo) -> None:
@@ -135,7 +135,7 @@ class RecognitionController(QObject):
         self._job_ended()
         if result.tag != self._subject:
             self.dropped += 1
-            log.debug("dropped result %d: its ink has changed since", result.request_id)
+            log.debug("dropped a result: its ink has changed since")
         else:
             self.recognized.emit(result)
         self.recognize_now()

@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
         self.actions["remove_picture"].setEnabled(self.document.picture is not None)
 
     def _show_result(self, result: PageResult) -> None:
-        text = clean(result.latex())
+        text = result.text()
         with QSignalBlocker(self.source):
             self.source.setPlainText(text)
         self._sync_edit_actions()
