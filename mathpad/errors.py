@@ -20,3 +20,7 @@ class ModelError(MathpadError):
 
 class ModelNotDownloadedError(ModelError):
     """The model is not in the local cache and downloading was not allowed (offline)."""
+
+
+class Cancelled(MathpadError):
+    """The user stopped the work (a download, a recognition) before it finished."""
