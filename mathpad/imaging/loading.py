@@ -96,8 +96,8 @@ def _check_size(image: Image.Image, name: str) -> None:
 def _quiet_libtiff() -> None:
     """Silence libtiff's own stderr handlers: a damaged TIFF is reported as one InputError,
     not with extra lines around it. Best effort: where the library is not found, nothing."""
-    bundled = Path(PIL.__file__).parent.parent / "pillow.libs"
-    candidates = sorted(glob.glob(str(bundled / "libtiff*"))) or [ctypes.util.find_library("tiff")]
+    bundled = glob.glob(str(Path(PIL.__file__).parent.parent / "[Pp]illow.libs" / "libtiff*"))
+    candidates = sorted(bundled) or [ctypes.util.find_library("tiff")]
     for candidate in candidates:
         if not candidate:
             continue

@@ -90,7 +90,9 @@ def explain(path: Path, error: BaseException, files: ModelFiles) -> ModelError:
     text = first_line(error)
     advice = "use --variant int8 or fp32"
     if "NOT_IMPLEMENTED" not in text and "Could not find an implementation" not in text:
-        advice = "another onnxruntime version may run it (the file itself is intact)"
+        advice = (
+            "the file itself is intact: use --variant int8 or fp32, or another onnxruntime version"
+        )
     return ModelError(f"onnxruntime {ort.__version__} cannot run {path} ({text[:200]}): {advice}")
 
 

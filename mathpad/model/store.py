@@ -579,6 +579,7 @@ class _Meter:
 
         class MeterTqdm(tqdm):  # type: ignore[misc]
             def __init__(self, *args: object, **kwargs: object) -> None:
+                kwargs.pop("name", None)  # huggingface_hub's own tqdm takes a logger name
                 kwargs["disable"] = False
                 kwargs["file"] = _Null()
                 super().__init__(*args, **kwargs)
