@@ -437,7 +437,7 @@ def _fetch_all(
         if not _matches(path, remote.etag):
             raise ModelError(
                 f"{path} ({remote.name} of {repo}) does not match the hub's hash after "
-                f"download: {repair_hint(repo, DEFAULT_VARIANT)}"
+                "download (damaged in transfer?): run 'mathpad model download' again"
             )
         paths[remote.name] = path
     return paths
