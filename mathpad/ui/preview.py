@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 250
 FONT_SIZE = 20.0
-Target = tuple[str, float, str]  # latex, dpi, color
+Marks = tuple[tuple[int, int], ...]  # spans of the text drawn in the accent colour
+Target = tuple[str, Marks, float, str]  # latex, marks, dpi, color
 PLACEHOLDER = "Draw an expression above, or open, paste or drop a picture of one."
 
 
@@ -35,6 +36,7 @@ class Preview(QWidget):
         super().__init__()
         self.notice: str | None = None
         self._wanted = ""
+        self._marks: Marks = ()
         self._shown: Target | None = None  # on screen now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mathpad-render")
         self._renders: Latest[Target] = Latest(
@@ -53,9 +55,12 @@ class Preview(QWidget):
         layout.addWidget(scroll)
         self.setMinimumHeight(80)
 
-    def set_latex(self, latex: str, *, debounce: bool = True) -> None:
-        """Show `latex`: after the typing pause, or right away for a recognition result."""
+    def set_latex(self, latex: str, *, marks: Marks = (), debounce: bool = True) -> None:
+        """Show `latex` (`marks`: doubtful spans in it): after the typing pause, or right
+        away for a recognition result."""
+        lead = len(latex) - len(latex.lstrip())
         self._wanted = latex.strip()
+        self._marks = tuple((start - lead, end - lead) for start, end in marks)
         if not self._wanted:
             self._debounce.stop()
             self._renders.clear()
@@ -88,7 +93,7 @@ class Preview(QWidget):
 
     def _target(self) -> Target:
         color = self.palette().color(QPalette.ColorRole.Text).name()
-        return self._wanted, 96.0 * self.devicePixelRatioF(), color
+        return self._wanted, self._marks, 96.0 * self.devicePixelRatioF(), color
 
     def _start(self) -> None:
         target = self._target()
@@ -96,8 +101,10 @@ class Preview(QWidget):
             self._renders.submit(target)
 
     def _render(self, target: Target) -> Future[Rendered]:
-        latex, dpi, color = target
-        return self._executor.submit(render_png, latex, fontsize=FONT_SIZE, dpi=dpi, color=color)
+        latex, marks, dpi, color = target
+        return self._executor.submit(
+            render_png, latex, fontsize=FONT_SIZE, dpi=dpi, color=color, marks=marks
+        )
 
     def _finish(self, target: Target, outcome: Rendered | BaseException) -> None:
         self._shown = target

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, QSignalBlocker, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFontDatabase
-from PySide6.QtWidgets import QLabel, QMainWindow, QPlainTextEdit, QSplitter
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget
 
 from mathpad.errors import MathpadError
 from mathpad.imaging.loading import load_image
@@ -28,8 +28,11 @@ from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui import transfer
 from mathpad.ui.actions import build_actions
+from mathpad.ui.alternatives import AlternativesPanel
 from mathpad.ui.canvas import InkCanvas
+from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.dialogs import Dialogs
+from mathpad.ui.editor import LatexEditor
 from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.preview import Preview
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
@@ -63,10 +66,16 @@ class MainWindow(QMainWindow):
         self.document = InkDocument()
         self.canvas = InkCanvas(self.document, settings.pen_width)
         self.preview = Preview()
-        self.source = QPlainTextEdit(placeholderText="The LaTeX appears here; you can edit it.")
-        self.source.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.source = LatexEditor()
+        self.side_panel = QTabWidget()
         self.recognition = RecognitionController(make_recognizer, settings.delay_ms)
         self._build_layout()
+        # correct: the correction loop (editor, preview marks, alternatives, replacements)
+        self.alternatives = AlternativesPanel()
+        self.side_panel.addTab(self.alternatives, "Alternatives")
+        self.correction = CorrectionLoop(
+            self, self.recognition, self.source, self.preview, self.alternatives
+        )
         self.actions = build_actions(self)
         self._connect()
         self.setAcceptDrops(True)
@@ -80,7 +89,8 @@ class MainWindow(QMainWindow):
         below = QSplitter(Qt.Orientation.Horizontal)
         below.addWidget(self.preview)
         below.addWidget(self.source)
-        below.setSizes([600, 400])
+        below.addWidget(self.side_panel)
+        below.setSizes([450, 330, 220])
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(self.canvas)
         main.addWidget(below)
@@ -98,7 +108,6 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.canvas.stroke_started.connect(self.recognition.pen_down)
         self.canvas.ink_changed.connect(self._ink_changed)
-        self.source.textChanged.connect(lambda: self.preview.set_latex(self.latex()))
         self.recognition.recognized.connect(self._show_result)
         self.recognition.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.recognition.model_changed.connect(self._model_changed)
@@ -114,17 +123,13 @@ class MainWindow(QMainWindow):
         self._sync_edit_actions()
         self.recognition.ink_changed(self.document.ink, self.document.revision)
         if not self.document.ink.strokes:
-            self.source.setPlainText("")
+            self.source.show_reading("")
 
     def _sync_edit_actions(self) -> None:
         self.actions["undo"].setEnabled(self.document.can_undo)
         self.actions["redo"].setEnabled(self.document.can_redo)
 
     def _show_result(self, result: PageResult) -> None:
-        text = clean(result.latex())
-        with QSignalBlocker(self.source):
-            self.source.setPlainText(text)
-        self.preview.set_latex(text, debounce=False)
         self._timing = f"Recognized in {result.seconds:.2f} s"
         self.time_label.setText(self._timing)
 
