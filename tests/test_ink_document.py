@@ -99,3 +99,47 @@ def test_strokes_near_hits_segments_between_samples_and_dots() -> None:
     assert doc.strokes_near(50, 15, 15) == [0, 1]
     assert doc.strokes_near(52, 31, 3) == [1]
     assert doc.strokes_near(150, 0, 10) == []
+
+
+def test_a_picture_and_the_ink_over_it_undo_as_steps() -> None:
+    from PIL import Image
+
+    from mathpad.ink.document import Picture
+
+    doc = InkDocument()
+    drawn = line(0, 0, 10, 10)
+    doc.add_stroke(drawn)
+    picture = Picture(Image.new("L", (300, 100), 255), "paste")
+    doc.set_picture(picture)  # opening a picture starts a page without the old ink
+    assert doc.picture is picture and doc.ink.is_empty
+    note = line(20, 20, 80, 80)
+    doc.add_stroke(note)  # ink on a picture annotates it
+    assert doc.picture is picture and doc.ink.strokes == (note,)
+    assert doc.page.bounds() == (0.0, 0.0, 300.0, 100.0)
+    doc.remove_picture()
+    assert doc.picture is None and doc.ink.strokes == (note,)
+    doc.clear()
+    assert doc.page.is_empty and doc.page.bounds() is None
+    assert doc.undo() and doc.ink.strokes == (note,) and doc.picture is None
+    assert doc.undo() and doc.picture is picture
+    assert doc.undo() and doc.picture is picture and doc.ink.is_empty
+    assert doc.undo() and doc.picture is None and doc.ink.strokes == (drawn,)
+
+
+def test_moving_strokes_is_one_step_and_keeps_the_others() -> None:
+    doc = InkDocument()
+    a, b = line(0, 0, 10, 0), line(0, 20, 10, 20)
+    doc.add_stroke(a)
+    doc.add_stroke(b)
+    doc.move([1], 5, -5)
+    moved = doc.ink.strokes[1]
+    assert doc.ink.strokes[0] is a
+    assert moved.xy.tolist() == [[5, 15], [15, 15]]
+    assert moved.points[:, 2].tolist() == b.points[:, 2].tolist()  # time untouched
+    revision = doc.revision
+    doc.move([1], 0, 0)
+    doc.move([], 3, 3)
+    assert doc.revision == revision  # no movement is no step
+    assert doc.undo() and doc.ink.strokes == (a, b)
+    with pytest.raises(IndexError):
+        doc.move([7], 1, 1)

@@ -1,37 +1,88 @@
-"""The editable drawing: every edit is an undoable operation, so the GUI only forwards events.
+"""The editable page: a picture (optional) and the ink over it, every edit one undo step.
 
-Inks are immutable and share their strokes, so an undo step is just the previous `Ink`: a
-tuple of references, not a copy of the points. That keeps undo exact and the code small.
+A page is an immutable value (`Page`: an `Ink` and maybe a `Picture`), so an undo step is
+just the previous page: references, not copies of points or pixels. Opening or pasting a
+picture, clearing, removing the picture, a stroke, an erase or a move of selected strokes
+are each one step, and undo brings back exactly the page before it.
+
+With a picture, the ink's coordinates are the picture's pixels (x right, y down from its
+top-left corner), so the ink annotates the picture and the two can be recognized as one
+image (`mathpad.imaging.annotate`). Without one, they are the writer's own canvas units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
-from mathpad.ink.strokes import Ink, Stroke
+from mathpad.ink.strokes import Bounds, Ink, Stroke
 
 HISTORY_LIMIT = 1000  # undo steps kept; older ones are dropped first
 
 
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """A loaded picture (already validated by `mathpad.imaging.loading`) and its name."""
+
+    image: Image.Image
+    name: str = "picture"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the canvas shows: the ink and, under it, maybe a picture."""
+
+    ink: Ink = field(default_factory=lambda: Ink(()))
+    picture: Picture | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.ink.is_empty and self.picture is None
+
+    def bounds(self) -> Bounds | None:
+        """The box around the picture and every stroke; None for an empty page."""
+        boxes = [self.ink.bounds()] if not self.ink.is_empty else []
+        if self.picture is not None:
+            width, height = self.picture.size
+            boxes.append((0.0, 0.0, float(width), float(height)))
+        if not boxes:
+            return None
+        x0, y0, x1, y1 = zip(*boxes, strict=True)
+        return min(x0), min(y0), max(x1), max(y1)
+
+
 class InkDocument:
-    """The current ink, with undo/redo and a revision number that changes on every change.
+    """The current page, with undo/redo and a revision number that changes on every change.
 
     The GUI tags each recognition request with `revision` and drops results whose tag is no
     longer current. Revisions only grow, also on undo and redo, so a tag is never reused.
     """
 
     def __init__(self, ink: Ink | None = None, *, history_limit: int = HISTORY_LIMIT) -> None:
-        self._ink = ink if ink is not None else Ink(())
-        self._undo: list[Ink] = []
-        self._redo: list[Ink] = []
+        self._page = Page(ink if ink is not None else Ink(()))
+        self._undo: list[Page] = []
+        self._redo: list[Page] = []
         self._revision = 0
         self._history_limit = history_limit
 
     @property
+    def page(self) -> Page:
+        return self._page
+
+    @property
     def ink(self) -> Ink:
-        return self._ink
+        return self._page.ink
+
+    @property
+    def picture(self) -> Picture | None:
+        return self._page.picture
 
     @property
     def revision(self) -> int:
@@ -46,39 +97,59 @@ class InkDocument:
         return bool(self._redo)
 
     def add_stroke(self, stroke: Stroke) -> None:
-        self._apply(Ink((*self._ink.strokes, stroke), self._ink.annotations))
+        ink = self.ink
+        self._apply(Page(Ink((*ink.strokes, stroke), ink.annotations), self.picture))
 
     def erase(self, indices: Iterable[int]) -> None:
         """Remove the strokes at `indices` in one step; nothing to erase is not a step."""
-        doomed = set(indices)
+        doomed = self._checked(indices)
         if not doomed:
             return
-        count = len(self._ink.strokes)
-        if not all(0 <= i < count for i in doomed):
-            raise IndexError(f"stroke indices {sorted(doomed)} out of range for {count} strokes")
-        kept = (s for i, s in enumerate(self._ink.strokes) if i not in doomed)
-        self._apply(Ink(tuple(kept), self._ink.annotations))
+        ink = self.ink
+        kept = (s for i, s in enumerate(ink.strokes) if i not in doomed)
+        self._apply(Page(Ink(tuple(kept), ink.annotations), self.picture))
+
+    def move(self, indices: Iterable[int], dx: float, dy: float) -> None:
+        """Shift the strokes at `indices` by (dx, dy) in one step (a lasso drag)."""
+        moving = self._checked(indices)
+        if not moving or (dx == 0 and dy == 0):
+            return
+        shift = np.array([dx, dy, 0.0])
+        strokes = tuple(
+            Stroke(s.points + shift, s.pressure) if i in moving else s
+            for i, s in enumerate(self.ink.strokes)
+        )
+        self._apply(Page(Ink(strokes, self.ink.annotations), self.picture))
 
     def clear(self) -> None:
-        """Start a new, empty drawing (undoable); the old file's annotations go with it."""
-        if not self._ink.is_empty or self._ink.annotations:
-            self._apply(Ink(()))
+        """Start a new, empty page (undoable): ink, picture and the old file's annotations."""
+        if not self._page.is_empty or self.ink.annotations:
+            self._apply(Page())
 
     def replace(self, ink: Ink) -> None:
-        """Put a loaded ink in place of the current one, undoably."""
-        self._apply(ink)
+        """Put a loaded ink in place of the whole page, undoably."""
+        self._apply(Page(ink))
+
+    def set_picture(self, picture: Picture) -> None:
+        """Start a page holding `picture` and no ink (opening, pasting, a snip), undoably."""
+        self._apply(Page(Ink(()), picture))
+
+    def remove_picture(self) -> None:
+        """Take the picture away and keep the ink, undoably."""
+        if self.picture is not None:
+            self._apply(Page(self.ink))
 
     def undo(self) -> bool:
         if not self._undo:
             return False
-        self._redo.append(self._ink)
+        self._redo.append(self._page)
         self._set(self._undo.pop())
         return True
 
     def redo(self) -> bool:
         if not self._redo:
             return False
-        self._undo.append(self._ink)
+        self._undo.append(self._page)
         self._set(self._redo.pop())
         return True
 
@@ -89,7 +160,7 @@ class InkDocument:
         stroke is hit anywhere along its length.
         """
         hits = []
-        for index, stroke in enumerate(self._ink.strokes):
+        for index, stroke in enumerate(self.ink.strokes):
             xmin, ymin, xmax, ymax = stroke.bounds()
             if x < xmin - radius or x > xmax + radius or y < ymin - radius or y > ymax + radius:
                 continue
@@ -97,14 +168,21 @@ class InkDocument:
                 hits.append(index)
         return hits
 
-    def _apply(self, ink: Ink) -> None:
-        self._undo.append(self._ink)
+    def _checked(self, indices: Iterable[int]) -> set[int]:
+        chosen = set(indices)
+        count = len(self.ink.strokes)
+        if not all(0 <= i < count for i in chosen):
+            raise IndexError(f"stroke indices {sorted(chosen)} out of range for {count} strokes")
+        return chosen
+
+    def _apply(self, page: Page) -> None:
+        self._undo.append(self._page)
         del self._undo[: -self._history_limit]
         self._redo.clear()
-        self._set(ink)
+        self._set(page)
 
-    def _set(self, ink: Ink) -> None:
-        self._ink = ink
+    def _set(self, page: Page) -> None:
+        self._page = page
         self._revision += 1
 
 
