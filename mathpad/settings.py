@@ -14,6 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
@@ -25,6 +26,8 @@ from mathpad.model.store import PAD_VARIANT
 log = logging.getLogger(__name__)
 
 FILE_NAME = "settings.json"
+CloseUnsaved = Literal["ask", "keep"]
+CLOSE_UNSAVED: tuple[CloseUnsaved, ...] = ("ask", "keep")
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,11 @@ class Settings:
 
     model: str | None = None
     variant: str = PAD_VARIANT
-    delay_ms: int = 600
+    delay_ms: int = 250  # pen rest before recognizing: short, a pen-down cancels the run
     pen_width: float = 2.5
     copy_format: CopyFormat = "as_is"
+    close_unsaved: CloseUnsaved = "ask"  # closing with unsaved ink: ask, or keep it silently
+    auto_copy: bool = False  # copy in the chosen format after each recognition
 
 
 def config_dir() -> Path:
@@ -98,10 +103,12 @@ def _usable_fields(data: dict[str, object], path: Path) -> dict[str, object]:
 
 def _fits(name: str, value: object, default: object) -> bool:
     """Whether `value` can stand in for field `name`, whose default is `default`."""
-    if isinstance(value, bool):
-        return False
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
     if name == "copy_format":
         return value in COPY_FORMATS
+    if name == "close_unsaved":
+        return value in CLOSE_UNSAVED
     if default is None:
         return value is None or isinstance(value, str)
     if isinstance(default, (int, float)):

@@ -101,6 +101,12 @@ class LatexEditor(QPlainTextEdit):
         self._put(text)
         self._set_spans([])
 
+    def restore(self, text: str, edited: bool) -> None:
+        """Put back an autosaved text; an edited one stays the user's (readings are offered)."""
+        self._put(text)
+        if edited:
+            self._reading = ""
+
     def accept_offer(self) -> None:
         """Put the offered reading in place of the user's text (Ctrl+Z brings theirs back)."""
         if self._offered is not None:

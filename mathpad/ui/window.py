@@ -17,6 +17,7 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget
 
+from mathpad.autosave import Snapshot
 from mathpad.errors import MathpadError
 from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument
@@ -35,6 +36,7 @@ from mathpad.ui.dialogs import Dialogs
 from mathpad.ui.editor import LatexEditor
 from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.preview import Preview
+from mathpad.ui.restore import Keeper, State, picture_of
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
 from mathpad.ui.settings_dialog import SettingsDialog
 
@@ -80,6 +82,13 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1000, 700)
+        # correct: autosave after every change, restore after a crash
+        self.keeper = Keeper(self, self._state)
+        self.keeper.restore.connect(self._restore)
+        self.keeper.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        for changed in (self.canvas.ink_changed, self.source.textChanged):
+            changed.connect(self.keeper.changed)
+        self.keeper.start()
         self.canvas.setFocus()
         self.model = model or settings.model  # what is loaded: the command line wins
         self.variant = variant or settings.variant
@@ -217,6 +226,7 @@ class MainWindow(QMainWindow):
         except MathpadError as error:
             self.dialogs.error(self, "Cannot save the ink", str(error))
         else:
+            self.keeper.mark_saved()
             self.statusBar().showMessage(f"Saved the ink to {chosen}", 5000)
 
     def paste(self) -> None:
@@ -278,10 +288,31 @@ class MainWindow(QMainWindow):
         self.recognition.picture_loaded(image)
         self.statusBar().showMessage(f"Recognizing {name}…", 3000)
 
+    def _state(self) -> State:
+        picture = self.document.page.picture
+        image = picture.image if picture is not None else None
+        return State(self.document.ink, image, self.source.toPlainText(), self.source.edited)
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        picture = picture_of(snapshot)
+        if picture is not None:
+            self._show_picture(picture, "the restored picture")
+        if not snapshot.ink.is_empty:
+            self.canvas.load_ink(snapshot.ink)
+        self.source.restore(snapshot.latex, snapshot.latex_edited)
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop every worker before the widgets go away."""
+        """Ask about unsaved ink (or keep it), then stop every worker; nothing waits."""
+        if self.keeper.unsaved() and self.settings.close_unsaved == "ask":
+            event.ignore()
+            self.keeper.ask_before_closing(self._close_now)
+            return
+        self.keeper.finish(keep=self.keeper.unsaved())
         self.shutdown()
         super().closeEvent(event)
+
+    def _close_now(self) -> None:
+        self.close()  # answered: nothing is unsaved any more
 
     def shutdown(self) -> None:
         self.recognition.shutdown()

@@ -23,6 +23,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 from support import MODELS
 
+from mathpad import autosave as autosave_module
 from mathpad import settings as settings_module
 from mathpad.settings import Settings
 
@@ -92,6 +93,14 @@ def _config_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _autosave_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pad's autosave goes to the test's temp dir, never the user's data folder."""
+    folder = tmp_path / "autosave"
+    monkeypatch.setattr(autosave_module, "autosave_dir", lambda: folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
@@ -123,7 +132,7 @@ def make_window(
         model: str | None = str(FIXTURE_MODEL), settings: Settings | None = None, **kwargs: object
     ) -> MainWindow:
         window = MainWindow(
-            settings or Settings(model=model, delay_ms=50, variant="int8"),
+            settings or Settings(model=model, delay_ms=50, variant="int8", close_unsaved="keep"),
             lambda m, v: Recognizer(m, v, local_files_only=True),
             dialogs=dialogs,
             save_settings=settings_module.save_settings,
