@@ -163,7 +163,9 @@ class Autosave:
     def _set_aside(self, why: str) -> None:
         target = self.snapshot_path.with_name(f"{SNAPSHOT_NAME}.damaged")
         os.replace(self.snapshot_path, target)
-        log.warning("the autosaved drawing cannot be restored (%s); it was moved to %s", why, target)
+        log.warning(
+            "the autosaved drawing cannot be restored (%s); it was moved to %s", why, target
+        )
 
 
 def _try_lock(stream: IO[bytes]) -> bool:

@@ -21,6 +21,7 @@ from mathpad.model.store import DEFAULT_REPO, DEFAULT_VARIANT, PAD_VARIANT, VARI
 if TYPE_CHECKING:
     from PIL import Image
 
+    from mathpad.history import History
     from mathpad.ink.strokes import Ink
     from mathpad.recognizer import JoinStyle, Recognizer
 
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     info = model_commands.add_parser("info", help="describe a downloaded model")
     _model_options(info)
     info.set_defaults(run=_info)
+    _add_history_commands(commands)
     return parser
 
 
@@ -236,6 +238,80 @@ def _results(
             }
         records.append(record)
     return records
+
+
+def _add_history_commands(commands: argparse._SubParsersAction) -> None:
+    history = commands.add_parser("history", help="list, show, export or clear past readings")
+    actions = history.add_subparsers(title="history commands", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="the newest readings, one line each")
+    listing.add_argument("search", nargs="?", default="", help="only readings with this LaTeX")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.set_defaults(run=_history_list)
+    show = actions.add_parser("show", help="everything stored for one reading")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=_history_show)
+    export = actions.add_parser("export", help="write readings as files (InkML, PNG, JSON)")
+    export.add_argument("folder", type=Path, metavar="DIR")
+    export.add_argument(
+        "--corrections", action="store_true",
+        help="only ink whose copied LaTeX differs from the reading, as MathWriting InkML",
+    )  # fmt: skip
+    export.set_defaults(run=_history_export)
+    clear = actions.add_parser("clear", help="delete every reading")
+    clear.set_defaults(run=_history_clear)
+
+
+def _open_history() -> History:
+    from mathpad.history import History
+
+    history = History()
+    if history.notice:
+        print(f"mathpad: warning: {history.notice}", file=sys.stderr)
+    return history
+
+
+def _history_list(args: argparse.Namespace) -> int:
+    import time
+
+    for reading in _open_history().search(args.search, limit=args.limit):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(reading.created))
+        copied = f"  (copied: {reading.latex_copied})" if reading.corrected else ""
+        print(f"{reading.id:>6}  {when}  {reading.latex_shown}{copied}")
+    return 0
+
+
+def _history_show(args: argparse.Namespace) -> int:
+    import time
+
+    from mathpad.errors import InputError
+
+    reading = _open_history().get(args.id)
+    if reading is None:
+        raise InputError(f"no reading {args.id} in the history: see 'mathpad history list'")
+    rows = {
+        "id": str(reading.id),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(reading.created)),
+        "model": f"{reading.model} ({reading.variant})",
+        "shown": reading.latex_shown,
+        "copied": reading.latex_copied or "",
+        "alternatives": " | ".join(reading.alternatives),
+        "ink": f"{len(reading.ink_inkml):,} bytes of InkML" if reading.ink_inkml else "none",
+        "image": f"{len(reading.image_png):,} bytes of PNG",
+    }
+    for key, value in rows.items():
+        print(f"{key:<12}  {value}")
+    return 0
+
+
+def _history_export(args: argparse.Namespace) -> int:
+    count = _open_history().export(args.folder, corrections_only=args.corrections)
+    print(f"{count} readings written to {args.folder}")
+    return 0
+
+
+def _history_clear(args: argparse.Namespace) -> int:
+    _open_history().clear()
+    return 0
 
 
 if __name__ == "__main__":

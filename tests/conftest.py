@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from support import EXPORTERS, FIXTURES, MODELS
 
+from mathpad import autosave
+from mathpad.history import database as history_database
+
 # huggingface_hub reads these once, at import: no test may reach the network or the user's cache.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mathpad-test-hf-")
@@ -26,6 +29,10 @@ def _private_dirs(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    # mathpad's own data paths, patched where they are defined (platformdirs ignores XDG on
+    # macOS and Windows): the autosave folder and the history database.
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: home / "data" / "autosave")
+    monkeypatch.setattr(history_database, "history_path", lambda: home / "data" / "history.db")
 
 
 @pytest.fixture(scope="session")
