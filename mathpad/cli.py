@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from mathpad.history import History
     from mathpad.ink.strokes import Ink
-    from mathpad.recognizer import JoinStyle, Recognizer
+    from mathpad.model.engine import Recognition
+    from mathpad.recognizer import JoinStyle, PageResult, Recognizer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
         "--join", choices=("lines", "aligned"), default="lines",
         help="how several expressions of one page are joined (default: lines)",
     )  # fmt: skip
+    recognize.add_argument(
+        "--alternatives", type=_count, default=0, metavar="K",
+        help="add the K best other readings (beam search) to each JSON record",
+    )  # fmt: skip
     recognize.add_argument("--json", action="store_true", help="one JSON object per line")
     recognize.set_defaults(run=_recognize)
 
@@ -100,6 +105,13 @@ def _max_length(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a length: give a whole number of at least 2 (the start token counts)"
         )
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text) if text.strip().isdigit() else 0
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count: give a whole number 1 to 16")
     return value
 
 
@@ -168,18 +180,10 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(path: Path) -> Image.Image | Ink:
-    if path.suffix.lower() == ".inkml":
-        from mathpad.ink.inkml import read_inkml
-
-        return read_inkml(path)
-    from mathpad.imaging.loading import load_image
-
-    return load_image(path)
-
-
 def _recognize(args: argparse.Namespace) -> int:
-    from mathpad.errors import InputError
+    """One record per input, in input order, printed as soon as its batch is done."""
+    from mathpad.errors import MathpadError
+    from mathpad.model.engine import MAX_BATCH
     from mathpad.recognizer import Recognizer
 
     recognizer = Recognizer(
@@ -191,53 +195,137 @@ def _recognize(args: argparse.Namespace) -> int:
         local_files_only=False,
         max_length=args.max_length,
     )
-    loaded: dict[Path, Image.Image | Ink] = {}
     failed = False
+    batch: list[tuple[str, Image.Image]] = []
     for name in args.inputs:
+        page = args.page or Path(name).suffix.lower() == ".inkml"
+        if page or len(batch) == MAX_BATCH:
+            failed |= _emit_images(recognizer, batch, args)  # before waiting on the next file
+            batch = []
         try:
-            loaded[Path(name)] = _load(Path(name))
-        except InputError as error:
-            print(f"mathpad: error: {error}", file=sys.stderr)
+            item = _load(Path(name))
+            if page:
+                _emit(_page_record(recognizer, name, item, args), args)
+            else:
+                batch.append((name, item))  # type: ignore[arg-type]  # not .inkml: an image
+        except MathpadError as error:
+            if not _is_input_error(error):
+                raise
+            _error(error)
             failed = True
-    for record in _results(recognizer, loaded, args.page, args.join) if loaded else []:
-        print(json.dumps(record, ensure_ascii=False) if args.json else record["latex"])
+    failed |= _emit_images(recognizer, batch, args)
     return 1 if failed else 0
 
 
-def _results(
-    recognizer: Recognizer, loaded: dict[Path, Image.Image | Ink], page: bool, join: JoinStyle
-) -> list[dict[str, object]]:
-    """One output record per input, in the order given; plain images go in one batch."""
+def _load(path: Path) -> Image.Image | Ink:
+    if path.suffix.lower() == ".inkml":
+        from mathpad.ink.inkml import read_inkml
+
+        return read_inkml(path)
+    from mathpad.imaging.loading import load_image
+
+    return load_image(path)
+
+
+def _is_input_error(error: Exception) -> bool:
+    from mathpad.errors import InputError
+
+    return isinstance(error, InputError)
+
+
+def _error(error: Exception) -> None:
+    print(f"mathpad: error: {error}", file=sys.stderr, flush=True)
+
+
+def _emit(record: dict[str, object], args: argparse.Namespace) -> None:
+    line = json.dumps(record, ensure_ascii=False) if args.json else str(record["text"])
+    print(line, flush=True)
+
+
+def _emit_images(
+    recognizer: Recognizer, batch: list[tuple[str, Image.Image]], args: argparse.Namespace
+) -> bool:
+    """Recognize plain images as one batch and print their records; True if one failed.
+
+    A batch that fails is retried image by image, so one bad input loses no other.
+    """
+    from mathpad.errors import InputError
+
+    if not batch:
+        return False
+    try:
+        results = recognizer.recognize_images([image for _, image in batch])
+    except InputError as error:
+        if len(batch) == 1:
+            _error(InputError(f"{batch[0][0]}: {error}"))
+            return True
+        return any([_emit_images(recognizer, [item], args) for item in batch])
+    for (name, image), result in zip(batch, results, strict=True):
+        _emit(_image_record(recognizer, name, image, result, args), args)
+    return False
+
+
+def _one_line(text: str, join: JoinStyle) -> str:
+    """A page's text on one line: expressions joined by ` \\ `, an aligned block's rows too."""
+    return " \\\\ ".join(text.splitlines()) if join == "lines" else " ".join(text.splitlines())
+
+
+def _image_record(
+    recognizer: Recognizer,
+    name: str,
+    image: Image.Image,
+    result: Recognition,
+    args: argparse.Namespace,
+) -> dict[str, object]:
+    """An image as the reference sees it: its exact decode, tokens and their probabilities."""
+    from mathpad.recognizer import PageResult
+
+    page = PageResult(None, (result.latex.strip(),), (result,), result.seconds, (image,), (1,))
+    record: dict[str, object] = {
+        "path": name,
+        "latex": result.latex,  # exactly batch_decode(skip_special_tokens=True)
+        "text": page.text(),
+        "token_ids": list(result.token_ids),
+        "token_probs": [round(p, 6) for p in result.token_probs],
+        "draft_accepted": result.draft_accepted,
+        "decoder": result.decoder,
+        "seconds": round(result.seconds, 4),
+    }
+    return record | _alternatives(recognizer, page, args)
+
+
+def _page_record(
+    recognizer: Recognizer, name: str, item: Image.Image | Ink, args: argparse.Namespace
+) -> dict[str, object]:
     from PIL import Image
 
-    raw = {p: x for p, x in loaded.items() if isinstance(x, Image.Image) and not page}
-    plain = recognizer.recognize_images(list(raw.values()))
-    by_path = dict(zip(raw, plain, strict=True))
-    records = []
-    for path, item in loaded.items():
-        if path in by_path:
-            result = by_path[path]
-            record: dict[str, object] = {
-                "path": str(path),
-                "latex": result.latex,
-                "token_ids": list(result.token_ids),
-                "seconds": round(result.seconds, 4),
-            }
-        else:
-            result_page = (
-                recognizer.recognize_image(item)
-                if isinstance(item, Image.Image)
-                else recognizer.recognize_ink(item)
-            )
-            record = {
-                "path": str(path),
-                "latex": result_page.latex(join),
-                "expressions": list(result_page.expressions),
-                "token_ids": [list(p.token_ids) for p in result_page.pieces],
-                "seconds": round(result_page.seconds, 4),
-            }
-        records.append(record)
-    return records
+    page = (
+        recognizer.recognize_image(item)
+        if isinstance(item, Image.Image)
+        else recognizer.recognize_ink(item)
+    )
+    record: dict[str, object] = {
+        "path": name,
+        "latex": page.text(args.join),
+        "text": _one_line(page.text(args.join), args.join),
+        "expressions": list(page.expressions),
+        "token_ids": [list(p.token_ids) for p in page.pieces],
+        "token_probs": [[round(t, 6) for t in p.token_probs] for p in page.pieces],
+        "draft_accepted": [p.draft_accepted for p in page.pieces],
+        "decoder": next((p.decoder for p in page.pieces), None),
+        "seconds": round(page.seconds, 4),
+    }
+    return record | _alternatives(recognizer, page, args)
+
+
+def _alternatives(
+    recognizer: Recognizer, page: PageResult, args: argparse.Namespace
+) -> dict[str, object]:
+    """`alternatives` for the record when asked: other readings, best first, with scores."""
+    if not args.alternatives:
+        return {}
+    found = recognizer.alternatives(page, k=args.alternatives, width=max(4, args.alternatives))
+    return {"alternatives": [{"latex": text, "score": round(score, 4)} for text, score in found]}
 
 
 def _add_history_commands(commands: argparse._SubParsersAction) -> None:

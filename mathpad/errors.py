@@ -20,3 +20,7 @@ class ModelError(MathpadError):
 
 class ModelNotDownloadedError(ModelError):
     """The model is not in the local cache and downloading was not allowed (offline)."""
+
+
+class Cancelled(MathpadError):
+    """A recognition ended early because its caller cancelled it (a pen-down, a newer drawing)."""

@@ -28,7 +28,13 @@ from mathpad.files import replace_atomically
 from mathpad.model import graph_verify
 from mathpad.model.graph_io import load_model, save_model
 from mathpad.model.graphs import DERIVATION_VERSION, LEVELS, StepSignature, derive
-from mathpad.model.runners import DecoderRunner, SessionFactory, StepFunction
+from mathpad.model.runners import (
+    DecoderRunner,
+    DecodeState,
+    PrefixState,
+    SessionFactory,
+    select_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,53 +43,59 @@ _HASHES = "source-hashes.json"
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
-def _cross_attention(
-    prepare: ort.InferenceSession, signature: StepSignature, states: np.ndarray
-) -> dict[str, np.ndarray]:
-    """What the step graph reads from the encoder, computed once per image."""
-    values = prepare.run(list(signature.cross), {signature.states: states})
-    return dict(zip(signature.cross, values, strict=True))
-
-
-def _check_length(tokens: np.ndarray, max_length: int) -> None:
-    if tokens.shape[1] > max_length:
-        raise ValueError(
-            f"{tokens.shape[1]} tokens exceed the decoder's {max_length} learned positions"
-        )
+def _check_length(length: int, max_length: int) -> None:
+    if length > max_length:
+        raise ValueError(f"{length} tokens exceed the decoder's {max_length} learned positions")
 
 
 class _DerivedDecoder:
-    """What both runners on derived graphs hold: the two sessions and their signature."""
+    """What both runners on derived graphs hold: the two sessions and their signature.
+
+    Today's derived int8 graphs still quantize each step's activations over the whole
+    tensor, so they are batch invariant only for float variants.
+    """
 
     def __init__(
         self,
         prepare: ort.InferenceSession,
         step: ort.InferenceSession,
         signature: StepSignature,
+        *,
+        batch_invariant: bool = True,
+        reason: str | None = None,
     ) -> None:
         self._prepare, self._step, self._signature = prepare, step, signature
+        self.batch_invariant, self.reason = batch_invariant, reason
+
+    def _cross(
+        self, states: np.ndarray, run_options: ort.RunOptions | None
+    ) -> dict[str, np.ndarray]:
+        """What the step graph reads from the encoder, computed once per image."""
+        signature = self._signature
+        values = self._prepare.run(list(signature.cross), {signature.states: states}, run_options)
+        return dict(zip(signature.cross, values, strict=True))
 
 
 class HoistedDecoder(_DerivedDecoder):
-    """Cross-attention K/V once per image; each step still feeds the whole prefix."""
+    """Cross-attention K/V once per image; each call still feeds the whole prefix."""
 
     name = "hoisted"
 
-    def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
+    def start(
+        self, encoder_hidden_states: np.ndarray, *, run_options: ort.RunOptions | None = None
+    ) -> DecodeState:
         signature = self._signature
-        cross = _cross_attention(self._prepare, signature, encoder_hidden_states)
 
-        def step(tokens: np.ndarray) -> np.ndarray:
-            _check_length(tokens, signature.max_length)
+        def run(tokens: np.ndarray, cross: dict[str, np.ndarray]) -> np.ndarray:
+            _check_length(tokens.shape[1], signature.max_length)
             feeds = {signature.ids: tokens, **cross}
-            (logits,) = self._step.run([signature.logits], feeds)
-            return logits[:, -1, :]
+            return self._step.run([signature.logits], feeds, run_options)[0]
 
-        return step
+        return PrefixState(run, self._cross(encoder_hidden_states, run_options))
 
 
 class CachedDecoder(_DerivedDecoder):
-    """Cross-attention K/V once per image and a self-attention cache: one token per step."""
+    """Cross-attention K/V once per image and a self-attention cache: one token per run."""
 
     name = "cached"
 
@@ -92,22 +104,25 @@ class CachedDecoder(_DerivedDecoder):
         prepare: ort.InferenceSession,
         step: ort.InferenceSession,
         signature: StepSignature,
+        **runner: object,
     ) -> None:
-        super().__init__(prepare, step, signature)
+        super().__init__(prepare, step, signature, **runner)  # type: ignore[arg-type]
         inputs = {i.name: i for i in step.get_inputs()}
         self._past = [
             (name, inputs[name].shape[-1], _DTYPES[inputs[name].type]) for name in signature.past
         ]
 
-    def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
-        cross = _cross_attention(self._prepare, self._signature, encoder_hidden_states)
+    def start(
+        self, encoder_hidden_states: np.ndarray, *, run_options: ort.RunOptions | None = None
+    ) -> DecodeState:
+        cross = self._cross(encoder_hidden_states, run_options)
         batch = encoder_hidden_states.shape[0]
         past = {name: np.zeros((batch, 0, width), dtype) for name, width, dtype in self._past}
-        return _CachedSteps(self._step, self._signature, cross, past)
+        return _CachedState(self._step, self._signature, cross, past, run_options)
 
 
-class _CachedSteps:
-    """One decode's step function: the cache and the tokens it covers."""
+class _CachedState:
+    """One decode's self-attention cache; T new tokens are T single-token runs."""
 
     def __init__(
         self,
@@ -115,45 +130,58 @@ class _CachedSteps:
         signature: StepSignature,
         cross: dict[str, np.ndarray],
         past: dict[str, np.ndarray],
+        run_options: ort.RunOptions | None,
     ) -> None:
-        self._session, self._signature = session, signature
+        self._session, self._signature, self._options = session, signature, run_options
         self._cross, self._past = cross, past
-        (batch,) = {value.shape[0] for value in past.values()}
-        self._tokens = np.zeros((batch, 0), np.int64)  # the tokens the cache holds
         self._outputs = [signature.logits, *signature.present]
 
-    def __call__(self, tokens: np.ndarray) -> np.ndarray:
-        rows, length = self._tokens.shape
-        if tokens.shape != (rows, length + 1):
-            raise ValueError(
-                f"cached decoder called out of sequence: it holds {length} tokens of {rows} "
-                f"rows and needs them plus one new column, got shape {tokens.shape}; "
-                "call start() for a new decode"
-            )
-        if not np.array_equal(tokens[:, :-1], self._tokens):
-            raise ValueError(
-                "cached decoder called out of sequence: the earlier tokens differ from those "
-                "it has seen; call start() for a new decode"
-            )
-        _check_length(tokens, self._signature.max_length)
-        feeds = {self._signature.ids: tokens[:, -1:], **self._cross, **self._past}
-        logits, *present = self._session.run(self._outputs, feeds)
-        self._past = dict(zip(self._signature.past, present, strict=True))
-        self._tokens = tokens.copy()
-        return logits[:, -1, :]
+    @property
+    def length(self) -> int:
+        return next(iter(self._past.values())).shape[1]
+
+    def extend(self, tokens: np.ndarray) -> np.ndarray:
+        _check_length(self.length + tokens.shape[1], self._signature.max_length)
+        logits = []
+        for column in range(tokens.shape[1]):
+            feeds = {
+                self._signature.ids: tokens[:, column : column + 1].astype(np.int64),
+                **self._cross,
+                **self._past,
+            }
+            step_logits, *present = self._session.run(self._outputs, feeds, self._options)
+            self._past = dict(zip(self._signature.past, present, strict=True))
+            logits.append(step_logits[:, -1:, :])
+        return np.concatenate(logits, axis=1)
+
+    def truncate(self, length: int) -> None:
+        self._past = {name: value[:, :length] for name, value in self._past.items()}
+
+    def select(self, rows: np.ndarray) -> None:
+        batch = next(iter(self._past.values())).shape[0]
+        self._past = {name: select_rows(value, rows, batch) for name, value in self._past.items()}
+        self._cross = {name: select_rows(v, rows, batch) for name, v in self._cross.items()}
 
 
 def build_runner(
-    signature: StepSignature, prepare: ort.InferenceSession, step: ort.InferenceSession
+    signature: StepSignature,
+    prepare: ort.InferenceSession,
+    step: ort.InferenceSession,
+    **runner: object,
 ) -> DecoderRunner:
-    runner = CachedDecoder if signature.past else HoistedDecoder
-    return runner(prepare, step, signature)
+    """The runner for derived graphs; `runner` holds its batch_invariant and reason."""
+    kind = CachedDecoder if signature.past else HoistedDecoder
+    return kind(prepare, step, signature, **runner)  # type: ignore[arg-type]
 
 
 def open_fast_decoder(
-    decoder_path: Path, *, cache_dir: Path, make_session: SessionFactory
-) -> DecoderRunner | None:
-    """The fastest verified runner for `decoder_path`, or None to use the plain one.
+    decoder_path: Path,
+    *,
+    cache_dir: Path,
+    make_session: SessionFactory,
+    batch_invariant: bool = True,
+) -> DecoderRunner | str:
+    """The fastest verified runner for `decoder_path`, or why the plain one must be used.
 
     The first call for a model file derives and verifies (seconds at full size); later calls
     load the stored graphs. `make_session` opens only those: verification uses plain
@@ -165,11 +193,11 @@ def open_fast_decoder(
         manifest = _read_manifest(entry) or _derive_into(entry, decoder_path)
     except OSError as error:
         log.warning("no fast decoder for %s, using the plain one: %s", name, error)
-        return None
+        return f"the derived graphs could not be stored ({error})"
     level, failures = manifest["level"], _describe(manifest["failures"])
     if level is None:
         log.warning("no fast decoder for %s, using the plain one: %s", name, failures)
-        return None
+        return failures
     if failures:
         log.warning("using the %s decoder for %s: %s", level, name, failures)
     fields = manifest["signature"]
@@ -182,8 +210,10 @@ def open_fast_decoder(
     except Exception as error:  # onnxruntime has its own exception types
         log.warning("stored %s graphs for %s are unusable, removed: %s", level, name, error)
         shutil.rmtree(entry, ignore_errors=True)
-        return None
-    return build_runner(signature, prepare, step)
+        return f"the stored {level} graphs were unusable and are derived again next start"
+    return build_runner(
+        signature, prepare, step, batch_invariant=batch_invariant, reason=failures or None
+    )
 
 
 def _describe(failures: dict[str, str]) -> str:

@@ -101,8 +101,8 @@ def _make_probe(session: ort.InferenceSession) -> _Probe:
 
 
 def _logits(runner: DecoderRunner, probe: _Probe) -> list[np.ndarray]:
-    step = runner.start(probe.states)
-    return [step(probe.ids[:, :length]) for length in range(1, _STEPS + 1)]
+    state = runner.start(probe.states)
+    return [state.extend(probe.ids[:, index : index + 1])[:, -1] for index in range(_STEPS)]
 
 
 def _compare(want: np.ndarray, have: np.ndarray, tolerance: float) -> str | None:
