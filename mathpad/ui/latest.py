@@ -47,6 +47,7 @@ class Latest(QObject, Generic[J]):
         self._waiting: J | None = None
         self._has_waiting = False
         self._running = False
+        self._current: J | None = None  # the running job
         self._generation = 0  # bumped by every submit and clear: older outcomes are stale
 
     @property
@@ -76,6 +77,7 @@ class Latest(QObject, Generic[J]):
             return
         job = self._waiting
         self._waiting, self._has_waiting = None, False
+        self._current = job
         self._set_running(True)
         generation = self._generation
         self._bridge.deliver(
@@ -84,6 +86,15 @@ class Latest(QObject, Generic[J]):
             lambda error: self._finish(job, generation, None, error),
             lambda: self._finish(job, generation - 1, None, None),  # cancelled: dropped
         )
+
+    def restart(self) -> None:
+        """The running job's outcome is lost (its worker went away): run it again once
+        allowed, unless a newer job waits already."""
+        if self._running and not self._has_waiting:
+            self._waiting, self._has_waiting = self._current, True
+        self._generation += 1
+        self._bridge.forget()
+        self._set_running(False)
 
     def forget(self) -> None:
         """Drop everything, running outcome included (the owner is closing or reloading)."""

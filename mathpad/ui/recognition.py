@@ -69,7 +69,9 @@ class RecognitionController(QObject):
         return self._recognizer if self.state == "ready" else None
 
     def load(self, model: str | None, variant: str) -> None:
-        """Start loading a model in the background, replacing the current one."""
+        """Start loading a model in the background, replacing the current one; what was
+        wanted from the old one is asked of the new one."""
+        self._jobs.restart()
         self._drop_recognizer()
         self.state, self.load_error, self.info = "loading", None, None
         self.model_changed.emit("loading", "Model: loading…")
@@ -120,11 +122,11 @@ class RecognitionController(QObject):
     def shutdown(self) -> None:
         """Stop the timer and let the recognizer's worker end on its own; never waits."""
         self._rest.stop()
+        self._jobs.forget()
         self._drop_recognizer()
 
     def _drop_recognizer(self) -> None:
         self._bridge.forget()
-        self._jobs.forget()
         if self._recognizer is not None:
             self._recognizer.cancel()
             self._recognizer.shutdown(wait=False)
@@ -143,10 +145,7 @@ class RecognitionController(QObject):
 
     def _loaded(self, info: ModelInfo) -> None:
         self.state, self.info = "ready", info
-        name = Path(info.name).name if is_local(info.name) else info.name
-        self.model_changed.emit(
-            "ready", f"Model: {name} ({info.variant}), loaded in {info.load_seconds:.1f} s"
-        )
+        self.model_changed.emit("ready", describe(info))
         self.recognize_now()
 
     def _load_failed(self, error: BaseException) -> None:
@@ -169,3 +168,12 @@ class RecognitionController(QObject):
             if not isinstance(error, MathpadError):
                 log.error("recognition failed", exc_info=error)  # a bug: keep the traceback
             self.failed.emit(f"Recognition failed: {error}")
+
+
+def describe(info: ModelInfo) -> str:
+    """The status bar's line: which model, which decoder level (and why not the fastest)."""
+    name = Path(info.name).name if is_local(info.name) else info.name
+    decoder = f"{info.decoder} decoder"
+    if info.decoder != "cached" and info.decoder_reason:
+        decoder += f" ({info.decoder_reason})"
+    return f"Model: {name} ({info.variant}), {decoder}, loaded in {info.load_seconds:.1f} s"

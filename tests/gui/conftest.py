@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes 
 
 from PySide6.QtCore import QPoint, Qt, QThread
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 from support import MODELS
 
 from mathpad import autosave as autosave_module
@@ -148,6 +148,8 @@ def make_window(
     yield build
     for window in made:
         window.close()
+        if window.keeper.prompt is not None and window.keeper.prompt.isVisible():
+            window.keeper.prompt.button(QMessageBox.StandardButton.Discard).click()
 
 
 @pytest.fixture

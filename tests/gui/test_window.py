@@ -10,7 +10,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
 
 from mathpad.ink.inkml import read_inkml
-from mathpad.latex import clean
 from mathpad.recognizer import PageResult
 from mathpad.settings import Settings, load_settings
 
@@ -49,7 +48,7 @@ def test_resting_pen_recognizes_and_fills_source_and_preview(window, draw, qtbot
         draw(window.canvas, line((60, 60), (260, 160)))
     result: PageResult = got.args[0]
     assert result.tag == window.document.revision
-    assert window.source.toPlainText() == clean(result.latex())
+    assert window.source.toPlainText() == result.text()
     qtbot.waitUntil(window.preview.idle, timeout=5000)
     shown = not window.preview.pixmap().isNull() or window.preview.notice is not None
     assert shown or not window.latex()  # a picture, a notice, or the placeholder for ""
