@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QPoint, Signal
 from PySide6.QtWidgets import QMenu, QWidget
 
 from mathpad.errors import Cancelled, MathpadError
-from mathpad.recognizer import Doubt, PageResult
+from mathpad.recognizer import DOUBT_THRESHOLD, Doubt, PageResult
 from mathpad.ui.alternatives import AlternativesPanel, replacement_menu
 from mathpad.ui.bridge import FutureBridge
 from mathpad.ui.editor import LatexEditor, Span
@@ -44,6 +44,7 @@ class CorrectionLoop(QObject):
         super().__init__(window)
         self.result: PageResult | None = None  # the reading the editor's marks belong to
         self.menu: QMenu | None = None  # the open replacement menu (tests pick from it)
+        self.threshold = DOUBT_THRESHOLD  # tokens less likely than this are marked
         self._window, self._recognition = window, recognition
         self._editor, self._preview, self._panel = editor, preview, panel
         self._bridge = FutureBridge(self)
@@ -56,7 +57,7 @@ class CorrectionLoop(QObject):
     def show(self, result: PageResult) -> None:
         """A new reading of what is on the canvas."""
         self.result = result
-        spans = [Span(d.start, d.end, d) for d in result.doubtful()]
+        spans = [Span(d.start, d.end, d) for d in result.doubtful(self.threshold)]
         self._editor.show_reading(result.text(), spans)
         self._update_preview(debounce=False)
         self._ask_alternatives(result)

@@ -34,6 +34,7 @@ from mathpad.ui.canvas import InkCanvas
 from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.dialogs import Dialogs
 from mathpad.ui.editor import LatexEditor
+from mathpad.ui.focus_click import FocusClick
 from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.preview import Preview
 from mathpad.ui.restore import Keeper, State, picture_of
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         for changed in (self.canvas.ink_changed, self.source.textChanged):
             changed.connect(self.keeper.changed)
         self.keeper.start()
+        FocusClick(self.canvas)
         self.canvas.setFocus()
         self.model = model or settings.model  # what is loaded: the command line wins
         self.variant = variant or settings.variant
