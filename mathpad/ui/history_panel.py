@@ -88,9 +88,7 @@ class HistoryPanel(QWidget):
         self.list.currentItemChanged.connect(self._selection_changed)
         self.list.itemActivated.connect(lambda item: self.copy_requested.emit(_latex(item)))
         self.copy_button.clicked.connect(lambda: self._with_selected(self._copy))
-        self.reopen_button.clicked.connect(
-            lambda: self._with_selected(self.reopen_requested.emit)
-        )
+        self.reopen_button.clicked.connect(lambda: self._with_selected(self.reopen_requested.emit))
         self.again_button.clicked.connect(
             lambda: self._with_selected(self.recognize_requested.emit)
         )

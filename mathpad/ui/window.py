@@ -37,8 +37,8 @@ from mathpad.ui.editor import LatexEditor
 from mathpad.ui.focus_click import FocusClick
 from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.preview import Preview
-from mathpad.ui.restore import Keeper, State, picture_of
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
+from mathpad.ui.restore import Keeper, State, picture_of
 from mathpad.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
