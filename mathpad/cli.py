@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     info = model_commands.add_parser("info", help="describe a downloaded model")
     _model_options(info)
     info.set_defaults(run=_info)
+    _add_model_check_commands(model_commands)
     _add_history_commands(commands)
     return parser
 
@@ -326,6 +327,42 @@ def _alternatives(
         return {}
     found = recognizer.alternatives(page, k=args.alternatives, width=max(4, args.alternatives))
     return {"alternatives": [{"latex": text, "score": round(score, 4)} for text, score in found]}
+
+
+def _add_model_check_commands(model_commands: argparse._SubParsersAction) -> None:
+    verify = model_commands.add_parser("verify", help="compare the cached files with the hub")
+    _model_options(verify)
+    verify.set_defaults(run=_verify)
+    repair = model_commands.add_parser("repair", help="download the damaged files again")
+    _model_options(repair)
+    repair.set_defaults(run=_repair)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from mathpad.model.store import repair_hint, verify_model
+
+    model = args.model or DEFAULT_REPO
+    checks = verify_model(model, args.variant, revision=args.revision)
+    for check in checks:
+        state = "ok" if check.ok and check.path else "absent" if check.ok else "DAMAGED"
+        if check.path is None and not check.ok:
+            state = "missing"
+        print(f"{state:<8} {check.name}")
+    if all(check.ok for check in checks):
+        return 0
+    print(f"mathpad: error: {repair_hint(model, args.variant)}", file=sys.stderr)
+    return 1
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from mathpad.model.store import repair_model
+
+    repaired = repair_model(args.model, args.variant, revision=args.revision)
+    for name in repaired:
+        print(f"downloaded again: {name}")
+    if not repaired:
+        print("every file matches the hub's hashes: nothing to repair")
+    return 0
 
 
 def _add_history_commands(commands: argparse._SubParsersAction) -> None:

@@ -23,4 +23,4 @@ class ModelNotDownloadedError(ModelError):
 
 
 class Cancelled(MathpadError):
-    """A recognition ended early because its caller cancelled it (a pen-down, a newer drawing)."""
+    """The user stopped the work (a download, a recognition) before it finished."""
