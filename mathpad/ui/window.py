@@ -159,10 +159,15 @@ class MainWindow(QMainWindow):
             return
         hub_model = self.model if self.model and not is_local(self.model) else DEFAULT_REPO
         self.model_dialog = ModelDialog(
-            self, reason, self.variant, self.dialogs.model_folder, repo=hub_model
+            self,
+            reason,
+            self.variant,
+            self.dialogs.model_folder,
+            missing=self.recognition.state == "missing",
+            repo=hub_model,
         )
         self.model_dialog.model_chosen.connect(self._model_chosen)
-        self.model_dialog.open()
+        self.model_dialog.show()  # not open(): that is window-modal, and drawing goes on
 
     def _model_chosen(self, model: str) -> None:
         self.apply_settings(dataclasses.replace(self.settings, model=model, variant=self.variant))
