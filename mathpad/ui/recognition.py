@@ -68,6 +68,11 @@ class RecognitionController(QObject):
         """The current recognizer, for the panels that ask it for more (alternatives)."""
         return self._recognizer if self.state == "ready" else None
 
+    @property
+    def loading(self) -> Future[ModelInfo] | None:
+        """The current model's load (done or not); None before the first `load`."""
+        return self._recognizer.load() if self._recognizer is not None else None
+
     def load(self, model: str | None, variant: str) -> None:
         """Start loading a model in the background, replacing the current one; what was
         wanted from the old one is asked of the new one."""
