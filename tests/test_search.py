@@ -10,24 +10,46 @@ import pytest
 
 from mathpad.errors import ModelError
 from mathpad.model.generation import GenerationSettings, load_generation_settings
-from mathpad.model.search import greedy
+from mathpad.model.search import beam, greedy
 
 VOCAB = 8
 START, PAD, EOS = 0, 1, 2
 
 
-def _scripted(plan: list[list[int]]):
-    """A step function whose favourite token for row r at step s is plan[r][s]."""
+class _Scripted:
+    """A decode state whose favourite token for row r at position p is plan[r][p].
 
-    def step(tokens: np.ndarray) -> np.ndarray:
-        index = tokens.shape[1] - 1
-        logits = np.zeros((tokens.shape[0], VOCAB), dtype=np.float32)
-        for row, wanted in enumerate(plan):
-            logits[row, wanted[min(index, len(wanted) - 1)]] = 5.0
-            logits[row, (wanted[min(index, len(wanted) - 1)] + 1) % VOCAB] = 4.0
+    The runner-up is the next token id, a little behind; every call is counted.
+    """
+
+    def __init__(self, plan: list[list[int]]) -> None:
+        self.plan, self.held, self.calls = plan, 0, []
+
+    @property
+    def length(self) -> int:
+        return self.held
+
+    def extend(self, tokens: np.ndarray) -> np.ndarray:
+        self.calls.append(tokens.shape[1])
+        logits = np.zeros((tokens.shape[0], tokens.shape[1], VOCAB), dtype=np.float32)
+        for column in range(tokens.shape[1]):
+            index = self.held + column
+            for row, wanted in enumerate(self.plan):
+                best = wanted[min(index, len(wanted) - 1)]
+                logits[row, column, best] = 5.0
+                logits[row, column, (best + 1) % VOCAB] = 4.0
+        self.held += tokens.shape[1]
         return logits
 
-    return step
+    def truncate(self, length: int) -> None:
+        self.held = length
+
+    def select(self, rows: np.ndarray) -> None:
+        self.plan = [self.plan[r] for r in rows]
+
+
+def _greedy(plan: list[list[int]], settings: GenerationSettings, **options: object) -> list:
+    return greedy(_Scripted(plan), len(plan), settings, **options)  # type: ignore[arg-type]
 
 
 def _settings(**changes: object) -> GenerationSettings:
@@ -35,38 +57,96 @@ def _settings(**changes: object) -> GenerationSettings:
     return GenerationSettings(**{"max_length": 10, **base, **changes})  # type: ignore[arg-type]
 
 
-def test_finished_rows_are_padded_and_others_go_on() -> None:
-    decoded = greedy(_scripted([[3, EOS], [4, 5, 6, EOS]]), 2, _settings())
-    assert decoded[0].token_ids == (START, 3, EOS, PAD, PAD)
+def test_finished_rows_stop_at_their_end_token_and_others_go_on() -> None:
+    decoded = _greedy([[3, EOS], [4, 5, 6, EOS]], _settings())
+    assert decoded[0].token_ids == (START, 3, EOS)  # no padding of the batch
     assert decoded[1].token_ids == (START, 4, 5, 6, EOS)
-    assert len(decoded[0].token_probs) == 2 and len(decoded[1].token_probs) == 4
+    assert len(decoded[0].steps) == 2 and len(decoded[1].steps) == 4
 
 
 def test_max_length_counts_the_start_token_and_leaves_no_eos() -> None:
-    (decoded,) = greedy(_scripted([[3]]), 1, _settings(max_length=5))
+    (decoded,) = _greedy([[3]], _settings(max_length=5))
     assert decoded.token_ids == (START, 3, 3, 3, 3)
 
 
 def test_min_length_holds_back_the_end() -> None:
-    (decoded,) = greedy(_scripted([[EOS]]), 1, _settings(min_length=3))
+    (decoded,) = _greedy([[EOS]], _settings(min_length=3))
     assert decoded.token_ids == (START, 3, 3, EOS)  # runner-up 3 while EOS is banned
 
 
 def test_no_repeat_ngram_takes_the_runner_up() -> None:
-    (decoded,) = greedy(_scripted([[4, 4, 4, EOS]]), 1, _settings(no_repeat_ngram_size=2))
+    (decoded,) = _greedy([[4, 4, 4, EOS]], _settings(no_repeat_ngram_size=2))
     assert decoded.token_ids[:4] == (START, 4, 4, 5)
 
 
 def test_repetition_penalty_discourages_seen_tokens() -> None:
-    step = _scripted([[4, 4, EOS]])
-    (decoded,) = greedy(step, 1, _settings(repetition_penalty=2.0))
+    (decoded,) = _greedy([[4, 4, EOS]], _settings(repetition_penalty=2.0))
     assert decoded.token_ids[:3] == (START, 4, 5)
 
 
 def test_probabilities_are_softmax_of_the_chosen_logit() -> None:
-    (decoded,) = greedy(_scripted([[EOS]]), 1, _settings())
+    (decoded,) = _greedy([[EOS]], _settings())
     expected = np.exp(5.0) / (np.exp(5.0) + np.exp(4.0) + (VOCAB - 2))
-    assert decoded.token_probs[0] == pytest.approx(expected, rel=1e-5)
+    assert decoded.steps[0].prob == pytest.approx(expected, rel=1e-5)
+    assert [t for t, _ in decoded.steps[0].top[:2]] == [EOS, EOS + 1]
+    assert decoded.score == pytest.approx(np.log(expected))
+
+
+def test_bad_words_are_not_chosen_after_their_prefix() -> None:
+    (decoded,) = _greedy([[3, 4, 4, EOS]], _settings(bad_words_ids=((3, 4),)))
+    assert decoded.token_ids[:3] == (START, 3, 5)  # 4 right after 3 is banned
+    (alone,) = _greedy([[4, 4, EOS]], _settings(bad_words_ids=((3, 4),)))
+    assert alone.token_ids[:3] == (START, 4, 4)  # without the prefix it is allowed
+
+
+def test_forced_bos_and_eos_tokens() -> None:
+    (decoded,) = _greedy([[3, 3, 3, 3]], _settings(forced_bos_token_id=6, max_length=5,
+                                                  forced_eos_token_ids=(EOS,)))  # fmt: skip
+    assert decoded.token_ids == (START, 6, 3, 3, EOS)
+
+
+def test_suppressed_tokens_are_never_chosen() -> None:
+    (decoded,) = _greedy([[3, 3, EOS]], _settings(suppress_tokens=(3,)))
+    assert decoded.token_ids == (START, 4, 4, EOS)
+
+
+def test_begin_suppressed_tokens_are_banned_only_first() -> None:
+    (decoded,) = _greedy([[3, 3, EOS]], _settings(begin_suppress_tokens=(3,)))
+    assert decoded.token_ids == (START, 4, 3, EOS)
+
+
+def test_a_draft_is_checked_in_one_call_and_kept_where_greedy_agrees() -> None:
+    plan = [[3, 4, 5, 6, EOS]]
+    state = _Scripted(plan)
+    (decoded,) = greedy(state, 1, _settings(), drafts=[(START, 3, 4, 7, 7)])
+    assert decoded.token_ids == (START, 3, 4, 5, 6, EOS)
+    assert decoded.draft_accepted == 2
+    assert state.calls == [5, 1, 1]  # the draft at once, then one call per new token
+
+
+def test_a_right_draft_needs_no_further_call() -> None:
+    state = _Scripted([[3, 4, EOS]])
+    (decoded,) = greedy(state, 1, _settings(), drafts=[(START, 3, 4, EOS)])
+    assert decoded.token_ids == (START, 3, 4, EOS) and decoded.draft_accepted == 3
+    assert state.calls == [4]
+
+
+def test_a_forced_prefix_wins_over_the_scores() -> None:
+    (decoded,) = _greedy([[3, 4, 5, EOS]], _settings(), forced=[(START, 6)])
+    assert decoded.token_ids == (START, 6, 4, 5, EOS)
+    assert decoded.steps[0].prob < 0.1
+
+
+def test_beam_of_width_one_is_greedy_and_wider_finds_more() -> None:
+    plan = [[3, 4, 5, EOS]]
+    (greedy_result,) = _greedy(plan, _settings())
+    (one,) = beam(_Scripted(plan), _settings(), width=1, k=1)  # type: ignore[arg-type]
+    assert one.token_ids == greedy_result.token_ids
+    assert one.score == pytest.approx(greedy_result.score)
+    found = beam(_Scripted(plan), _settings(), width=3, k=3)  # type: ignore[arg-type]
+    assert found[0].token_ids == greedy_result.token_ids
+    assert len({d.token_ids for d in found}) == 3
+    assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
 
 
 def _write(folder: Path, config: dict, generation: dict | None) -> tuple[Path, Path | None]:

@@ -91,7 +91,8 @@ class HoistedDecoder(_DerivedDecoder):
             feeds = {signature.ids: tokens, **cross}
             return self._step.run([signature.logits], feeds, run_options)[0]
 
-        return PrefixState(run, self._cross(encoder_hidden_states, run_options))
+        cross = self._cross(encoder_hidden_states, run_options)
+        return PrefixState(run, cross, encoder_hidden_states.shape[0])
 
 
 class CachedDecoder(_DerivedDecoder):

@@ -139,23 +139,25 @@ class PlainDecoder:
             feeds = {self._ids_name: tokens, **rows}
             return self._session.run([self._logits_name], feeds, run_options)[0]
 
-        return PrefixState(run, {self._states_name: encoder_hidden_states})
+        states = encoder_hidden_states
+        return PrefixState(run, {self._states_name: states}, states.shape[0])
 
 
 class PrefixState:
     """A decode that keeps the whole token matrix and feeds all of it at every call.
 
     `run(tokens, rows)` returns logits [rows, seq, vocab] for every position; `rows` are the
-    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them.
+    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them;
+    a leading axis of [batch * heads] moves head by head.
     """
 
     def __init__(
         self,
         run: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         rows: dict[str, np.ndarray],
+        batch: int,
     ) -> None:
         self._run, self._rows = run, rows
-        (batch,) = {value.shape[0] for value in rows.values()}
         self._tokens = np.zeros((batch, 0), np.int64)
 
     @property
