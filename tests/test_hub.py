@@ -18,6 +18,7 @@ from support import IMAGES
 
 from mathpad.errors import Cancelled, ModelError, ModelNotDownloadedError
 from mathpad.model import store
+from mathpad.model.diagnose import explain
 from mathpad.model.store import (
     check_model_folder,
     download_model,
@@ -148,6 +149,19 @@ def test_a_damaged_file_is_found_and_exactly_it_is_repaired(hub: FakeHub) -> Non
     assert repair_model(REPO, "int8") == bad
     assert _gets(hub) == [f"/{REPO}/resolve/main/onnx/decoder_model_int8.onnx"]
     assert resolve_model(REPO, "int8").decoder.read_bytes() == hub.files[bad[0]]
+
+
+def test_a_load_failure_of_a_file_that_passes_onnxs_check_is_blamed_on_its_hash(
+    hub: FakeHub,
+) -> None:
+    """A flipped weight byte: onnx's checker passes, the hub's recorded hash does not."""
+    files = resolve_model(REPO, "int8")
+    data = bytearray(files.decoder.read_bytes())
+    data[-100] ^= 0x01
+    files.decoder.write_bytes(bytes(data))
+    error = explain(files.decoder, RuntimeError("[ONNXRuntimeError] : 1 : FAIL"), files)
+    assert "differ from the hub's recorded hash" in str(error)
+    assert "mathpad model repair --model someone/tiny-latex --variant int8" in str(error)
 
 
 def test_a_local_folder_has_no_hashes_and_says_so(model_folder: Path) -> None:

@@ -26,6 +26,7 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 from mathpad.errors import Cancelled, InputError, ModelError
+from mathpad.model.diagnose import load_session
 from mathpad.model.generation import GenerationSettings, load_generation_settings
 from mathpad.model.preprocess import PreprocessConfig, preprocess
 from mathpad.model.runners import DecoderRunner, PlainDecoder, SessionFactory, make_session
@@ -128,7 +129,12 @@ class Engine:
         optimized = cache_dir / "optimized" if cache_dir is not None else None
 
         def open_session(path: Path) -> ort.InferenceSession:
-            return _open_checked(path, threads, optimized)
+            return load_session(
+                lambda p, d: make_session(p, threads=threads, optimized_dir=d),
+                path,
+                files=files,
+                optimized_dir=optimized,
+            )
 
         with ThreadPoolExecutor(2) as pool:
             encoder = pool.submit(open_session, files.encoder)
@@ -345,24 +351,6 @@ def _max_positions(config_path: Path) -> int:
     config = json.loads(config_path.read_text(encoding="utf-8"))
     decoder = config.get("decoder", {})
     return int(decoder.get("max_position_embeddings", 512))
-
-
-def _open_checked(
-    path: Path, threads: int | None, optimized_dir: Path | None
-) -> ort.InferenceSession:
-    try:
-        return make_session(path, threads=threads, optimized_dir=optimized_dir)
-    except Exception as error:  # onnxruntime raises its own exception types for bad graphs
-        text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "NOT_IMPLEMENTED" in text or "Could not find an implementation" in text:
-            raise ModelError(
-                f"{path} uses an operator that onnxruntime {ort.__version__} cannot run on this "
-                f"CPU ({text[:160]}): use --variant int8 or fp32"
-            ) from error
-        raise ModelError(
-            f"{path} is not a valid ONNX model (truncated or damaged download?): delete it "
-            "and download the model again"
-        ) from error
 
 
 def _describe(args: Sequence[ort.NodeArg]) -> str:
