@@ -26,6 +26,7 @@ from mathpad.model.store import PAD_VARIANT
 log = logging.getLogger(__name__)
 
 FILE_NAME = "settings.json"
+THEMES = ("system", "light", "dark")
 CloseUnsaved = Literal["ask", "keep"]
 CLOSE_UNSAVED: tuple[CloseUnsaved, ...] = ("ask", "keep")
 
@@ -39,6 +40,10 @@ class Settings:
     delay_ms: int = 250  # pen rest before recognizing: short, a pen-down cancels the run
     pen_width: float = 2.5
     copy_format: CopyFormat = "as_is"
+    theme: str = "system"  # one of THEMES
+    auto_recognize: bool = True  # recognize when the pen rests (else on Ctrl+Enter only)
+    scratch_out: bool = True  # a zigzag over strokes erases them
+    window_layout: str = ""  # the window's geometry and splitters, as the window saved them
     close_unsaved: CloseUnsaved = "ask"  # closing with unsaved ink: ask, or keep it silently
     auto_copy: bool = False  # copy in the chosen format after each recognition
 
@@ -105,6 +110,10 @@ def _fits(name: str, value: object, default: object) -> bool:
     """Whether `value` can stand in for field `name`, whose default is `default`."""
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(value, bool) and isinstance(default, bool)
+    if name == "theme":
+        return value in THEMES
+    if name == "window_layout":
+        return isinstance(value, str) and len(value) <= 4096
     if name == "copy_format":
         return value in COPY_FORMATS
     if name == "close_unsaved":

@@ -1,67 +1,113 @@
-"""The drawing surface: pointer events in, strokes into the core `InkDocument`.
+"""The drawing surface: pointer events in, edits into the core `InkDocument`.
 
 Mouse, tablet (with pressure) and touch all end in the same three steps: begin, extend,
 end. While a stroke is drawn only the new segment is painted into a backing image and
-only its rectangle is repainted; the whole ink is redrawn only when the document changes
-as a whole (undo, erase, a loaded file, a resize).
+only its rectangle is repainted; the whole page is redrawn only when the document or the
+view changes (undo, erase, a loaded file, zoom, a resize).
+
+The view (zoom and pan) maps the document's coordinates to the widget's; strokes are
+stored in document coordinates, so zooming never changes the ink a file receives. The
+view fits the page to the window on load and on resize until the user zooms or pans.
+Strokes are painted from polygons cached per stroke with a cosmetic pen, so redrawing a
+200,000-point ink is one Qt call per stroke, and a picture from a screen-sized copy made
+off the GUI thread (`screen_copy`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QCursor,
     QImage,
+    QKeyEvent,
     QMouseEvent,
+    QNativeGestureEvent,
     QPainter,
     QPaintEvent,
     QPalette,
     QPen,
+    QPixmap,
     QPointingDevice,
+    QPolygonF,
     QResizeEvent,
     QTabletEvent,
     QTouchEvent,
     QTransform,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
 
-from mathpad.ink.document import InkDocument
+from mathpad.ink.document import InkDocument, Picture
+from mathpad.ink.gestures import inside_lasso, scratched
 from mathpad.ink.strokes import Ink, Stroke
+from mathpad.ui.transfer import to_qimage
 
-Tool = Literal["pen", "eraser"]
+Tool = Literal["pen", "eraser", "lasso"]
 
-HINT = "Write math here with a mouse, pen or finger, or drop a picture of it"
+HINT = "Write math here with a mouse, pen or finger, or drop, paste or snip a picture of it"
+MARGIN = 24.0  # px around a fitted page
+SCREEN_COPY_SIDE = 4096  # px: the longest side of the picture copy the canvas paints
+ZOOM_RANGE = (0.02, 50.0)
+ERASER_MIN_RADIUS = 8.0  # px on screen
+
+
+def screen_copy(image: QImage) -> QImage:
+    """A copy of a picture small enough to paint at once (run it off the GUI thread)."""
+    if max(image.width(), image.height()) <= SCREEN_COPY_SIDE:
+        return image
+    return image.scaled(
+        QSize(SCREEN_COPY_SIDE, SCREEN_COPY_SIDE),
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
 
 
 class InkCanvas(QWidget):
-    """Draw and erase strokes; every finished edit goes through the document (undoable)."""
+    """Draw, erase, scratch out, select and move strokes; every edit goes through the
+    document (undoable). `ink_changed` follows every change of the page."""
 
     ink_changed = Signal()
     stroke_started = Signal()
+    selection_changed = Signal(int)  # how many strokes are selected
 
-    def __init__(self, document: InkDocument, pen_width: float = 2.5) -> None:
+    def __init__(
+        self, document: InkDocument, pen_width: float = 2.5, *, scratch_out: bool = True
+    ) -> None:
         super().__init__()
         self.document = document
         self.tool: Tool = "pen"
         self.pen_width = pen_width
+        self.scratch_out = scratch_out
+        self.selection: list[int] = []
         self._clock = QElapsedTimer()
         self._clock.start()
         self._layer = QImage()
-        self._backdrop: QImage | None = None
+        self._pictures: dict[int, tuple[Picture, QImage]] = {}  # id -> (picture, screen copy)
+        self._polygons: dict[int, tuple[Stroke, QPolygonF]] = {}  # id -> (stroke, polygon)
         self._view = QTransform()  # document coordinates -> widget coordinates
-        self._source: str | None = None  # "mouse", "tablet" or "touch" while a stroke is down
-        self._erasing = False
+        self._auto_fit = True  # the view follows the window until the user zooms or pans
+        self._enlarge = False  # a loaded ink may be scaled up to fit; drawn ink never is
+        self._source: str | None = None  # "mouse", "tablet" or "touch" while a drag is down
+        self._mode = "draw"  # what the drag does: draw, erase, lasso, move, pan
+        self._space = False
         self._last = QPointF()  # the previous pointer position, in widget coordinates
+        self._grab = QPointF()  # where a move or pan drag began
+        self._offset = QPointF()  # a move drag's offset so far, in document units
         self._points: list[tuple[float, float, float]] = []
         self._pressures: list[float] = []
+        self._lasso: list[QPointF] = []
         self._doomed: set[int] = set()  # strokes the eraser has touched in this drag
+        self._pinch: tuple[QPointF, float] | None = None  # two fingers' center and spread
+        self._button = Qt.MouseButton.NoButton  # the mouse button holding the drag
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(240, 140)
+        self.set_tool("pen")
         self._redraw()
 
     # --- document edits -------------------------------------------------------------
@@ -77,152 +123,360 @@ class InkCanvas(QWidget):
             self._document_changed()
 
     def clear(self) -> None:
-        """Remove all ink (undoable) and any backdrop picture."""
-        self._backdrop = None
+        """An empty page (undoable): ink and picture go."""
         revision = self.document.revision
         self.document.clear()
         if self.document.revision != revision:
-            self._document_changed()
-        else:
-            self.update()
+            self._document_changed(fit=True)
 
     def load_ink(self, ink: Ink) -> None:
-        """Replace the ink (undoable) and scale the view so all of it is visible."""
-        self._backdrop = None
+        """Replace the page by a loaded ink (undoable) and fit it to the window."""
         self.document.replace(ink)
-        self._view = self._fitting_view(ink)
-        self._document_changed()
+        self._enlarge = True  # a file's units are not ours: scale it to fill the view
+        self._document_changed(fit=True)
 
-    def set_backdrop(self, image: QImage | None) -> None:
-        """Show a loaded picture behind the ink; drawing a new stroke removes it."""
-        self._backdrop = image
-        self.update()
+    def load_picture(self, picture: Picture, shown: QImage) -> None:
+        """Start a page with `picture` (undoable); `shown` is its `screen_copy`."""
+        self._pictures[id(picture)] = (picture, shown)
+        self.document.set_picture(picture)
+        self._enlarge = False
+        self._document_changed(fit=True)
+
+    def remove_picture(self) -> None:
+        revision = self.document.revision
+        self.document.remove_picture()
+        if self.document.revision != revision:
+            self._document_changed()
+
+    def delete_selection(self) -> bool:
+        """Erase the selected strokes in one step; False when nothing is selected."""
+        if not self.selection:
+            return False
+        self.document.erase(self.selection)
+        self._document_changed()
+        return True
 
     def set_pen_width(self, width: float) -> None:
         self.pen_width = width
+        self.set_tool(self.tool)  # the eraser's cursor follows the pen's size
         self._redraw()
 
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
-        shape = (
-            Qt.CursorShape.PointingHandCursor if tool == "eraser" else Qt.CursorShape.CrossCursor
+        if tool != "lasso":
+            self._select([])
+        if tool == "eraser":
+            self.setCursor(self._eraser_cursor())
+        else:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def eraser_radius(self) -> float:
+        """The eraser's reach in widget pixels: what its round cursor shows."""
+        return max(ERASER_MIN_RADIUS, 3 * self.pen_width)
+
+    def view(self) -> QTransform:
+        """The view: document coordinates to widget coordinates."""
+        return QTransform(self._view)
+
+    def document_scale(self) -> float:
+        """Widget pixels per document unit."""
+        return self._view.m11()
+
+    # --- the view ---------------------------------------------------------------------
+
+    def fit(self) -> None:
+        """Show the whole page, centered; the view follows the window again."""
+        self._auto_fit = True
+        self._view = self._fitting_view()
+        self._redraw()
+
+    def zoom(self, factor: float, around: QPointF | None = None) -> None:
+        """Zoom by `factor` keeping the document point under `around` where it is."""
+        at = around if around is not None else QPointF(self.width() / 2, self.height() / 2)
+        scale = self._view.m11()
+        factor = min(max(scale * factor, ZOOM_RANGE[0]), ZOOM_RANGE[1]) / scale
+        anchor = self._to_document(at)
+        self._view = QTransform(
+            scale * factor, 0, 0, scale * factor,
+            at.x() - anchor.x() * scale * factor, at.y() - anchor.y() * scale * factor,
+        )  # fmt: skip
+        self._auto_fit = False
+        self._redraw()
+
+    def pan(self, dx: float, dy: float) -> None:
+        self._view = self._view * QTransform.fromTranslate(dx, dy)
+        self._auto_fit = False
+        self._redraw()
+
+    def _fitting_view(self) -> QTransform:
+        """A view that shows all of the page inside the canvas with a margin."""
+        bounds = self.document.page.bounds()
+        if bounds is None:
+            return QTransform()
+        x0, y0, x1, y1 = bounds
+        scale = min(
+            (self.width() - 2 * MARGIN) / max(x1 - x0, 1e-6),
+            (self.height() - 2 * MARGIN) / max(y1 - y0, 1e-6),
         )
-        self.setCursor(shape)
+        if not self._enlarge:
+            scale = min(scale, 1.0)  # a picture or a drawing is never blown up
+        scale = max(scale, ZOOM_RANGE[0])
+        dx = (self.width() - scale * (x1 - x0)) / 2 - scale * x0
+        dy = (self.height() - scale * (y1 - y0)) / 2 - scale * y0
+        return QTransform(scale, 0, 0, scale, dx, dy)
+
+    def _to_document(self, at: QPointF) -> QPointF:
+        return self._view.inverted()[0].map(at)
+
+    # --- keys and wheel ---------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.set_tool(self.tool)
+        else:
+            super().keyReleaseEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1.0015 ** delta.y(), event.position())
+        else:
+            pixels = event.pixelDelta()
+            step = pixels if not pixels.isNull() else delta / 2
+            self.pan(step.x(), step.y())
+        event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        if isinstance(event, QTouchEvent):
+            self._touch(event)
+            return True
+        pinch = Qt.NativeGestureType.ZoomNativeGesture  # a touchpad pinch
+        if isinstance(event, QNativeGestureEvent) and event.gestureType() == pinch:
+            self.zoom(1.0 + event.value(), event.position())
+            return True
+        return super().event(event)
 
     # --- pointer events: three kinds of device, one path ----------------------------
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._source is None:
-            self._begin("mouse", event.position(), None, eraser=self.tool == "eraser")
+        if self._source is not None:
+            return
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space
+        ):
+            self._begin("mouse", event.position(), None, mode="pan")
+        elif button == Qt.MouseButton.RightButton:
+            self._begin("mouse", event.position(), None, mode="erase")
+        elif button == Qt.MouseButton.LeftButton:
+            self._begin("mouse", event.position(), None, mode=self._tool_mode(event.position()))
+        self._button = button
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._source == "mouse":
             self._extend(event.position(), None)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._source == "mouse" and event.button() == Qt.MouseButton.LeftButton:
+        if self._source == "mouse" and event.button() == self._button:
             self._end()
 
     def tabletEvent(self, event: QTabletEvent) -> None:
         kind = event.type()
         if kind == QEvent.Type.TabletPress and self._source is None:
             flipped = event.pointerType() == QPointingDevice.PointerType.Eraser
-            eraser = flipped or self.tool == "eraser"
-            self._begin("tablet", event.position(), event.pressure(), eraser=eraser)
+            barrel = bool(event.buttons() & ~Qt.MouseButton.LeftButton)  # a stylus button
+            mode = "erase" if flipped or barrel else self._tool_mode(event.position())
+            self._begin("tablet", event.position(), event.pressure(), mode=mode)
         elif kind == QEvent.Type.TabletMove and self._source == "tablet":
             self._extend(event.position(), event.pressure())
         elif kind == QEvent.Type.TabletRelease and self._source == "tablet":
             self._end()
         event.accept()  # no synthesized mouse events for a pen we already handled
 
-    def event(self, event: QEvent) -> bool:
-        if isinstance(event, QTouchEvent):
-            self._touch(event)
-            return True
-        return super().event(event)
-
     def _touch(self, event: QTouchEvent) -> None:
-        """One finger draws; a cancelled touch keeps what was drawn so far."""
+        """One finger draws, two pan and pinch; a cancelled touch keeps what was drawn."""
         event.accept()
         if not event.points():
             self._end()
             return
+        if len(event.points()) >= 2:
+            self._two_fingers(event)
+            return
+        self._pinch = None
         position = event.points()[0].position()
         kind = event.type()
         if kind == QEvent.Type.TouchBegin and self._source is None:
-            self._begin("touch", position, None, eraser=self.tool == "eraser")
+            self._begin("touch", position, None, mode=self._tool_mode(position))
         elif kind == QEvent.Type.TouchUpdate and self._source == "touch":
             self._extend(position, None)
         elif self._source == "touch":
             self._end()
 
-    def _begin(self, source: str, at: QPointF, pressure: float | None, *, eraser: bool) -> None:
-        self._source, self._erasing = source, eraser
-        if eraser:
+    def _two_fingers(self, event: QTouchEvent) -> None:
+        if self._source == "touch":  # the first finger's stroke was the start of a gesture
+            self._source, self._points, self._pressures = None, [], []
+            self._redraw()
+        a, b = (p.position() for p in event.points()[:2])
+        center = (a + b) / 2
+        spread = max(math.hypot(a.x() - b.x(), a.y() - b.y()), 1.0)
+        if self._pinch is not None and event.type() == QEvent.Type.TouchUpdate:
+            last_center, last_spread = self._pinch
+            self.pan(center.x() - last_center.x(), center.y() - last_center.y())
+            self.zoom(spread / last_spread, center)
+        self._pinch = None if event.type() == QEvent.Type.TouchEnd else (center, spread)
+
+    def _tool_mode(self, at: QPointF) -> str:
+        if self.tool == "eraser":
+            return "erase"
+        if self.tool == "lasso":
+            return "move" if self.selection and self._selection_rect().contains(at) else "lasso"
+        return "draw"
+
+    def _begin(self, source: str, at: QPointF, pressure: float | None, *, mode: str) -> None:
+        self._source, self._mode, self._last, self._grab = source, mode, QPointF(at), QPointF(at)
+        if mode == "erase":
             self._erase_near(at)
-            return
-        if self._backdrop is not None or self.document.ink.is_empty:
-            self._backdrop = None
-            self.update()  # once per stroke at most: the picture or the hint goes away
-        self.stroke_started.emit()
-        self._points, self._pressures = [], []
-        self._add_point(at, pressure)
-        self._paint_segment(at, at, pressure)
+        elif mode == "lasso":
+            self._select([])
+            self._lasso = [QPointF(at)]
+        elif mode == "move":
+            self._offset = QPointF()
+        elif mode == "draw":
+            if self.document.page.is_empty:
+                self.update()  # once per stroke at most: the hint goes away
+            self.stroke_started.emit()
+            self._points, self._pressures = [], []
+            self._add_point(at, pressure)
+            self._paint_segment(at, at, pressure)
+        else:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def _extend(self, at: QPointF, pressure: float | None) -> None:
-        if self._erasing:
+        previous, self._last = self._last, QPointF(at)
+        if self._mode == "erase":
             self._erase_near(at)
-            return
-        previous = self._last
-        self._add_point(at, pressure)
-        self._paint_segment(previous, at, pressure)
+        elif self._mode == "lasso":
+            self._lasso.append(QPointF(at))
+            self.update()
+        elif self._mode == "move":
+            self._offset = (at - self._grab) / self._view.m11()
+            self._redraw()
+        elif self._mode == "pan":
+            self.pan(at.x() - previous.x(), at.y() - previous.y())
+        else:
+            self._add_point(at, pressure)
+            self._paint_segment(previous, at, pressure)
 
     def _end(self) -> None:
         source, self._source = self._source, None
         if source is None:
             return
-        if self._erasing:
+        if self._mode == "erase":
             doomed, self._doomed = sorted(self._doomed), set()
             if doomed:
                 self.document.erase(doomed)
                 self._document_changed()
-            return
+        elif self._mode == "lasso":
+            polygon = np.array([(p.x(), p.y()) for p in map(self._to_document, self._lasso)])
+            self._lasso = []
+            self._select(inside_lasso(self.document.ink, polygon))
+        elif self._mode == "move":
+            offset, self._offset = self._offset, QPointF()
+            self.document.move(self.selection, offset.x(), offset.y())
+            self._document_changed(keep_selection=True)
+        elif self._mode == "pan":
+            if not self._space:
+                self.set_tool(self.tool)  # the hand cursor goes
+        else:
+            self._stroke_done()
+
+    def _stroke_done(self) -> None:
         points = np.array(self._points, dtype=np.float64)
         pressure = np.array(self._pressures, dtype=np.float64) if self._pressures else None
-        self.document.add_stroke(Stroke(points, pressure))
-        self.ink_changed.emit()
+        stroke = Stroke(points, pressure)
+        hit = scratched(self.document.ink, stroke) if self.scratch_out else []
+        if hit:
+            self.document.erase(hit)  # a zigzag over strokes: they go, the zigzag too
+            self._document_changed()
+        else:
+            self.document.add_stroke(stroke)
+            self.ink_changed.emit()
 
     def _add_point(self, at: QPointF, pressure: float | None) -> None:
-        self._last = QPointF(at)
-        p = self._view.inverted()[0].map(at)
+        p = self._to_document(at)
         self._points.append((p.x(), p.y(), self._clock.nsecsElapsed() / 1e6))
         if pressure is not None:
             self._pressures.append(pressure)
 
     def _erase_near(self, at: QPointF) -> None:
         """Mark the strokes under the eraser; they go in one undoable step on release."""
-        p = self._view.inverted()[0].map(at)
-        radius = max(8.0, 3 * self.pen_width) / max(self._view.m11(), 1e-9)
+        p = self._to_document(at)
+        radius = self.eraser_radius() / max(self._view.m11(), 1e-9)
         hit = set(self.document.strokes_near(p.x(), p.y(), radius)) - self._doomed
         if hit:
             self._doomed |= hit
             self._redraw()
+
+    def _select(self, indices: list[int]) -> None:
+        if indices != self.selection:
+            self.selection = indices
+            self.selection_changed.emit(len(indices))
+            self._redraw()
+
+    def _selection_rect(self) -> QRectF:
+        boxes = self.document.ink.stroke_bounds()[self.selection]
+        x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+        x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
+        rect = self._view.mapRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)))
+        return rect.adjusted(-8, -8, 8, 8)
 
     # --- painting ---------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(event.rect(), self.palette().color(QPalette.ColorRole.Base))
-        if self._backdrop is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._backdrop_rect(self._backdrop), self._backdrop)
         painter.drawImage(QPointF(0, 0), self._layer)  # clipped to the updated area
-        if self.document.ink.is_empty and self._backdrop is None and self._source is None:
+        if self._lasso:
+            pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), 1.5)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawPolygon(QPolygonF(self._lasso))
+        if self.selection and self._source is None:
+            pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), 1.0)
+            pen.setStyle(Qt.PenStyle.DotLine)
+            painter.setPen(pen)
+            painter.drawRect(self._selection_rect())
+        if self.document.page.is_empty and self._source is None:
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, HINT)
+            painter.drawText(
+                self.rect().adjusted(12, 12, -12, -12),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                HINT,
+            )
+        if self.hasFocus():  # which pane has the keys: a frame in the accent colour
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2.0))
+            painter.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+
+    def focusInEvent(self, event: object) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: object) -> None:
+        super().focusOutEvent(event)
+        self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        if self._auto_fit:
+            self._view = self._fitting_view()
         self._redraw()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -230,75 +484,122 @@ class InkCanvas(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._redraw()  # the ink color follows the theme
 
-    def _document_changed(self) -> None:
-        if self.document.ink.is_empty:
-            self._view = QTransform()
+    def _document_changed(self, *, fit: bool = False, keep_selection: bool = False) -> None:
+        if not keep_selection:
+            self.selection = []
+            self.selection_changed.emit(0)
+        if fit or self._auto_fit:
+            self._auto_fit = True
+            self._view = self._fitting_view()
         self._redraw()
         self.ink_changed.emit()
 
     def _redraw(self) -> None:
-        """Repaint the whole ink layer from the document (not done per pointer move)."""
+        """Repaint the whole page layer from the document (not done per pointer move)."""
         ratio = self.devicePixelRatioF()
         self._layer = QImage(self.size() * ratio, QImage.Format.Format_ARGB32_Premultiplied)
         self._layer.setDevicePixelRatio(ratio)
         self._layer.fill(Qt.GlobalColor.transparent)
         painter = QPainter(self._layer)
-        for index, stroke in enumerate(self.document.ink.strokes):
-            faded = index in self._doomed
-            self._paint_stroke(painter, stroke, faded)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        page = self.document.page
+        if page.picture is not None:
+            width, height = page.picture.size
+            target = self._view.mapRect(QRectF(0, 0, width, height))
+            painter.drawImage(target, self._shown(page.picture))
+        painter.setTransform(self._view)
+        selected = set(self.selection)
+        text = self.palette().color(QPalette.ColorRole.Text)
+        accent = self.palette().color(QPalette.ColorRole.Highlight)
+        moving = self._source is not None and self._mode == "move"
+        kept: dict[int, tuple[Stroke, QPolygonF]] = {}
+        for index, stroke in enumerate(page.ink.strokes):
+            polygon = self._polygon(stroke)
+            kept[id(stroke)] = (stroke, polygon)
+            color = QColor(accent if index in selected else text)
+            if index in self._doomed:
+                color.setAlphaF(0.25)
+            if moving and index in selected:
+                painter.setTransform(QTransform.fromTranslate(*self._offset.toTuple()) * self._view)
+                self._paint_stroke(painter, stroke, polygon, color)
+                painter.setTransform(self._view)
+            else:
+                self._paint_stroke(painter, stroke, polygon, color)
+        self._polygons = kept
         painter.end()
         self.update()
 
-    def _paint_stroke(self, painter: QPainter, stroke: Stroke, faded: bool) -> None:
-        points = [self._view.map(QPointF(float(x), float(y))) for x, y in stroke.xy]
-        pressures = stroke.pressure if stroke.pressure is not None else [None] * len(points)
-        for i, point in enumerate(points):
-            previous = points[i - 1] if i else point
-            self._segment(painter, previous, point, pressures[i], faded)
+    def _shown(self, picture: Picture) -> QImage:
+        cached = self._pictures.get(id(picture))
+        if cached is None or cached[0] is not picture:  # not loaded through load_picture
+            cached = (picture, screen_copy(to_qimage(picture.image)))
+            self._pictures[id(picture)] = cached
+        return cached[1]
+
+    def _polygon(self, stroke: Stroke) -> QPolygonF:
+        cached = self._polygons.get(id(stroke))
+        if cached is not None and cached[0] is stroke:
+            return cached[1]
+        return QPolygonF([QPointF(x, y) for x, y in stroke.xy.tolist()])
+
+    def _width(self, pressure: float | np.ndarray | None) -> float | np.ndarray:
+        return self.pen_width * (0.3 + 1.4 * pressure if pressure is not None else 1.0)
+
+    def _paint_stroke(
+        self, painter: QPainter, stroke: Stroke, polygon: QPolygonF, color: QColor
+    ) -> None:
+        """One polyline per run of equal width (quarter pixels): one call for a mouse stroke."""
+        pen = QPen(color, self._width(None), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        pen.setCosmetic(True)  # widths in screen pixels at every zoom
+        if bool(np.all(stroke.xy == stroke.xy[0])):
+            if stroke.pressure is not None:
+                pen.setWidthF(self._width(float(stroke.pressure.max())))
+            painter.setPen(pen)
+            painter.drawPoint(polygon[0])  # a dot: a zero-length line would not show
+            return
+        if stroke.pressure is None:
+            painter.setPen(pen)
+            painter.drawPolyline(polygon)
+            return
+        widths = np.round(4 * self._width(stroke.pressure)) / 4
+        start = 0
+        for end in [*(np.flatnonzero(np.diff(widths)) + 1).tolist(), len(widths)]:
+            pen.setWidthF(float(widths[start]))
+            painter.setPen(pen)
+            begin = max(start - 1, 0)  # each run joins the previous one
+            painter.drawPolyline(polygon.mid(begin, max(end - begin, 2)))
+            start = end
 
     def _paint_segment(self, start: QPointF, end: QPointF, pressure: float | None) -> None:
         """Paint one new segment into the layer and repaint only its rectangle."""
         painter = QPainter(self._layer)
-        width = self._segment(painter, start, end, pressure, faded=False)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = self._width(pressure)
+        color = self.palette().color(QPalette.ColorRole.Text)
+        painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        if start == end:
+            painter.drawPoint(start)
+        else:
+            painter.drawLine(start, end)
         painter.end()
         area = QRectF(start, end).normalized().adjusted(-width, -width, width, width)
         self.update(area.toAlignedRect())
 
-    def _segment(
-        self, painter: QPainter, start: QPointF, end: QPointF, pressure: float | None, faded: bool
-    ) -> float:
-        width = self.pen_width * (0.3 + 1.4 * pressure if pressure is not None else 1.0)
-        color = QColor(self.palette().color(QPalette.ColorRole.Text))
-        if faded:
-            color.setAlphaF(0.25)
-        pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+    def _eraser_cursor(self) -> QCursor:
+        """A circle as large as what the eraser reaches."""
+        radius = self.eraser_radius()
+        ratio = self.devicePixelRatioF()
+        side = int(2 * radius + 4)
+        pixmap = QPixmap(QSize(side, side) * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(pen)
-        if start == end:
-            painter.drawPoint(start)  # a dot: a zero-length line would not show
-        else:
-            painter.drawLine(start, end)
-        return width
-
-    def _backdrop_rect(self, image: QImage) -> QRectF:
-        """`image` scaled to fit the canvas with a margin, centered, never enlarged."""
-        size = image.deviceIndependentSize()
-        area = QRectF(self.rect()).adjusted(16, 16, -16, -16)
-        scale = min(1.0, area.width() / size.width(), area.height() / size.height())
-        fitted = QRectF(0, 0, size.width() * scale, size.height() * scale)
-        fitted.moveCenter(area.center())
-        return fitted
-
-    def _fitting_view(self, ink: Ink) -> QTransform:
-        """A view that shows all of `ink` inside the canvas with a margin."""
-        if ink.is_empty:
-            return QTransform()
-        x0, y0, x1, y1 = ink.bounds()
-        margin = 24.0
-        scale = min(
-            (self.width() - 2 * margin) / max(x1 - x0, 1e-6),
-            (self.height() - 2 * margin) / max(y1 - y0, 1e-6),
-        )
-        dx = (self.width() - scale * (x1 - x0)) / 2 - scale * x0
-        dy = (self.height() - scale * (y1 - y0)) / 2 - scale * y0
-        return QTransform(scale, 0, 0, scale, dx, dy)
+        center = QPointF(side / 2, side / 2)
+        for color, width in ((Qt.GlobalColor.white, 3.0), (Qt.GlobalColor.black, 1.0)):
+            painter.setPen(QPen(color, width))
+            painter.drawEllipse(center, radius, radius)
+        painter.end()
+        return QCursor(pixmap, side // 2, side // 2)

@@ -61,6 +61,7 @@ class LatexEditor(QPlainTextEdit):
 
     doubt_clicked = Signal(object, QPoint)  # a Span's payload, where to show its choices
     offer_changed = Signal()
+    user_edited = Signal()  # an undoable change the user made (not a reading put in)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,8 @@ class LatexEditor(QPlainTextEdit):
         self._reading = ""  # the model's text as last put here
         self._offered: str | None = None
         self._spans: list[Span] = []
+        self._putting = False
+        self.document().undoCommandAdded.connect(self._undo_added)
         self._bar = OfferBar(self)
         self._bar.hide()
         self._bar.use.clicked.connect(self.accept_offer)
@@ -125,10 +128,18 @@ class LatexEditor(QPlainTextEdit):
         if text == self.toPlainText():
             return
         cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(text)
-        cursor.endEditBlock()
+        self._putting = True
+        try:
+            cursor.beginEditBlock()
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.insertText(text)
+            cursor.endEditBlock()
+        finally:
+            self._putting = False
+
+    def _undo_added(self) -> None:
+        if not self._putting:
+            self.user_edited.emit()
 
     def _offer(self, text: str | None) -> None:
         self._offered = text if text != self.toPlainText() else None

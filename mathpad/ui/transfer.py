@@ -30,7 +30,8 @@ def copy_picture(rendered: Rendered, latex: str) -> None:
 
 
 def clipboard_mime() -> QMimeData:
-    return QGuiApplication.clipboard().mimeData()
+    """What the clipboard holds (an empty QMimeData when it holds nothing)."""
+    return QGuiApplication.clipboard().mimeData() or QMimeData()
 
 
 def dropped_path(mime: QMimeData) -> Path | None:
@@ -41,17 +42,20 @@ def dropped_path(mime: QMimeData) -> Path | None:
     return None
 
 
-def carried_picture(mime: QMimeData, name: str) -> Image.Image | None:
-    """The image data of a drop or paste, validated by the core; None when there is none.
-
-    Raises `InputError` when the data is there but is not a usable picture.
-    """
+def carried_image(mime: QMimeData) -> QImage | None:
+    """The image data of a drop or paste (cheap: Qt shares the pixels); None without one."""
     if not mime.hasImage():
         return None
-    qimage = mime.imageData()
+    image = QImage(mime.imageData())
+    return None if image.isNull() else image
+
+
+def picture_from_qimage(qimage: QImage, name: str) -> Image.Image:
+    """`qimage` as a PIL image validated by the core (slow for big pictures: call it off
+    the GUI thread). Raises `InputError` when it is not a usable picture."""
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    QImage(qimage).save(buffer, "PNG")
+    qimage.save(buffer, "PNG", 0)  # no compression: this PNG only crosses into the core
     return image_from_bytes(bytes(buffer.data()), name)
 
 

@@ -102,14 +102,22 @@ def test_paste_an_image_recognizes_it(window, draw, qtbot) -> None:
     with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
         QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
     assert got.args[0].tag == ("picture", 1)
-    assert window.canvas._backdrop is not None
+    assert window.document.picture is not None
     assert window.document.ink.is_empty
 
 
-def test_paste_without_a_picture_says_so(window) -> None:
-    QGuiApplication.clipboard().setText("just text")
+def test_pasted_text_goes_to_the_editor_wherever_the_focus_is(window, qtbot) -> None:
+    QGuiApplication.clipboard().setText(r"\frac{a}{b}")
     QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
-    assert "no picture" in window.statusBar().currentMessage()
+    assert window.source.toPlainText() == r"\frac{a}{b}"
+    assert window.source.hasFocus()
+    assert window.document.page.is_empty
+
+
+def test_paste_of_nothing_says_so(window) -> None:
+    QGuiApplication.clipboard().clear()
+    QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    assert window.statusBar().currentMessage() == "Nothing to paste: the clipboard is empty."
 
 
 def test_drop_an_image_file_recognizes_it(window, tmp_path: Path, qtbot) -> None:
@@ -147,11 +155,12 @@ def test_drop_of_plain_text_is_refused(window) -> None:
     assert not drop(window, mime)
 
 
-def test_open_a_broken_file_gives_a_message(window, dialogs, tmp_path: Path) -> None:
+def test_open_a_broken_file_gives_a_message(window, dialogs, tmp_path: Path, qtbot) -> None:
     path = tmp_path / "broken.png"
     path.write_bytes(b"not a png")
     dialogs.open_answer = str(path)
     QTest.keyClick(window.canvas, Qt.Key.Key_O, CTRL)
+    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=5000)  # read on a worker
     ((title, text),) = dialogs.errors
     assert title == "Cannot open this file"
     assert "broken.png" in text
@@ -166,11 +175,20 @@ def test_open_an_image_with_ctrl_o(window, dialogs, tmp_path: Path, qtbot) -> No
     assert not dialogs.errors
 
 
-def test_drawing_replaces_a_shown_picture(window, draw, qtbot) -> None:
+def test_ink_on_a_picture_annotates_it_and_both_are_read_as_one(window, draw, qtbot) -> None:
     QGuiApplication.clipboard().setImage(handwriting_picture())
-    QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
-    draw(window.canvas, [(50, 50), (90, 90)])
-    assert window.canvas._backdrop is None
-    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
-        pass
-    assert got.args[0].tag == window.document.revision  # the picture's result was dropped
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_V, CTRL)
+    picture = window.document.picture
+    sent = []
+    window.recognition.picture_loaded = sent.append  # what the controller is given
+    view = window.canvas.view()  # the picture's pixels to the canvas's
+    start, end = view.map(QPointF(8, 6)).toPoint(), view.map(QPointF(60, 20)).toPoint()
+    draw(window.canvas, [(start.x(), start.y()), (end.x(), end.y())])
+    assert window.document.picture is picture and len(window.document.ink.strokes) == 1
+    qtbot.waitUntil(lambda: bool(sent), timeout=5000)
+    (image,) = sent
+    assert image.size == picture.size  # in the picture's own pixels
+    x, y = map(int, window.document.ink.strokes[0].xy.mean(axis=0))
+    assert image.getpixel((x, y)) == (0, 0, 0)  # the ink is in the image
+    assert picture.image.convert("RGB").getpixel((x, y)) != (0, 0, 0)
