@@ -103,6 +103,7 @@ class LatexEditor(QPlainTextEdit):
         """The user chose `text` (an alternative): it replaces theirs, undoably."""
         self._put(text)
         self._set_spans([])
+        self.user_edited.emit()  # the user's own choice: Undo takes it back first
 
     def restore(self, text: str, edited: bool) -> None:
         """Put back an autosaved text; an edited one stays the user's (readings are offered)."""
@@ -115,6 +116,7 @@ class LatexEditor(QPlainTextEdit):
         if self._offered is not None:
             self._put(self._offered)
             self._set_spans([])
+            self.user_edited.emit()
 
     def dismiss_offer(self) -> None:
         self._offer(None)

@@ -129,11 +129,14 @@ def make_window(
     made: list[MainWindow] = []
 
     def build(
-        model: str | None = str(FIXTURE_MODEL), settings: Settings | None = None, **kwargs: object
+        model: str | None = str(FIXTURE_MODEL),
+        settings: Settings | None = None,
+        make_recognizer: Callable[[str | None, str], Recognizer] | None = None,
+        **kwargs: object,
     ) -> MainWindow:
         window = MainWindow(
             settings or Settings(model=model, delay_ms=50, variant="int8", close_unsaved="keep"),
-            lambda m, v: Recognizer(m, v, local_files_only=True),
+            make_recognizer or (lambda m, v: Recognizer(m, v, local_files_only=True)),
             dialogs=dialogs,
             save_settings=settings_module.save_settings,
             **kwargs,
