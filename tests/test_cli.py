@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +153,78 @@ def test_odd_but_valid_images_are_recognized(
     code, out, err = _run(capsys, "recognize", "--model", str(MODELS / "optimum"), "--json", *paths)
     assert code == 0, err
     assert [json.loads(line)["path"] for line in out.splitlines()] == paths
+
+
+def _mathpad() -> list[str]:
+    return [sys.executable, "-c", "import sys; from mathpad.cli import main; sys.exit(main())"]
+
+
+def _lines(stream: Any) -> queue.Queue[str]:
+    """A child's stdout, line by line as it comes, read by a thread of its own."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def test_records_stream_in_input_order_duplicates_included(tmp_path: Path) -> None:
+    """`a.png a.png b.inkml`: three records in order, the first two before b is even read."""
+    image = str(IMAGES / image_names()[0])
+    ink = tmp_path / "b.inkml"
+    os.mkfifo(ink)  # reading it blocks until the test writes: nothing can decode b early
+    command = [*_mathpad(), "recognize", "--json", "--model", str(MODELS / "optimum"),
+               image, image, str(ink)]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = _lines(child.stdout)
+    try:
+        first, second = lines.get(timeout=120), lines.get(timeout=60)  # queue.Empty: not streamed
+        with ink.open("wb") as stream:  # only now does b.inkml exist for the reader
+            stream.write((INK / "two_lines.inkml").read_bytes())
+        third = lines.get(timeout=60)
+        assert child.wait(60) == 0, child.stderr.read() if child.stderr else ""
+    finally:
+        child.kill()
+        child.wait()
+    records = [json.loads(line) for line in (first, second, third)]
+    assert [r["path"] for r in records] == [image, image, str(ink)]
+    assert records[0]["token_ids"] == records[1]["token_ids"]
+    assert len(records[2]["expressions"]) == 2
+
+
+def test_plain_output_is_one_line_per_file_even_for_a_page(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = _run(capsys, "recognize", "--model", str(MODELS / "optimum"),
+                        str(INK / "two_lines.inkml"), str(IMAGES / image_names()[0]))  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2 and " \\\\ " in lines[0]
+
+
+def test_join_aligned_gives_one_aligned_block(capsys: pytest.CaptureFixture[str]) -> None:
+    model = str(MODELS / "optimum")
+    code, out, _ = _run(capsys, "recognize", "--model", model, "--json", "--join", "aligned",
+                        str(INK / "two_lines.inkml"))  # fmt: skip
+    record = json.loads(out)
+    assert code == 0
+    rows = record["latex"].splitlines()
+    assert rows[0] == "\\begin{aligned}" and rows[-1] == "\\end{aligned}"
+    assert len(rows) == 4 and rows[1].endswith(" \\\\") and all("&" in r for r in rows[1:3])
+    assert record["text"] == " ".join(rows)  # the plain output's one line
+
+
+def test_json_carries_token_probabilities_decoder_and_alternatives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = _run(capsys, "recognize", "--model", str(MODELS / "optimum"), "--json",
+                          "--alternatives", "3", str(IMAGES / image_names()[1]))  # fmt: skip
+    assert code == 0, err
+    record = json.loads(out)
+    assert len(record["token_probs"]) == len(record["token_ids"]) - 1
+    assert all(0 < p <= 1 for p in record["token_probs"])
+    assert record["decoder"] in ("cached", "hoisted", "plain") and record["draft_accepted"] == 0
+    alternatives = record["alternatives"]
+    assert 1 <= len(alternatives) <= 3
+    scores = [a["score"] for a in alternatives]
+    assert scores == sorted(scores, reverse=True)
+    assert record["text"] not in [a["latex"] for a in alternatives]
+    assert len({a["latex"] for a in alternatives}) == len(alternatives)

@@ -15,11 +15,14 @@ from typing import Any
 
 from mathpad.errors import ModelError
 
-# The model card calls generate(max_length=128); transformers' own default is 20 tokens,
-# which cuts most expressions short.
+# The model card calls generate(max_length=128), and that argument replaces whatever
+# max_length the model's files hold: the card's pipeline (and so the reference's tokens)
+# always stops at 128, start token included. transformers' own default, 20, would cut most
+# expressions short.
 DEFAULT_MAX_LENGTH = 128
 
 # Settings that change nothing in greedy search, or only what generate returns besides tokens.
+# `max_length` is among them only because the card's call replaces it (DEFAULT_MAX_LENGTH).
 _NEUTRAL = {
     "use_cache", "cache_implementation", "output_scores", "output_logits", "output_attentions",
     "output_hidden_states", "return_dict_in_generate", "renormalize_logits", "low_memory",
