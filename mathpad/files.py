@@ -1,20 +1,60 @@
-"""Atomic file writes: a crash or a full disk never leaves half a file behind.
+"""Bounded reads and atomic writes of the user's files.
 
-Data goes to a temporary file in the target's folder, is flushed to disk, and only then
-replaces the target in one step; on any failure the temporary file is removed and the old
-file stays as it was.
+Reads refuse what is not a regular file (a FIFO would block for ever, `/dev/zero` would
+never end) and stop at a size limit before reading anything. Writes go to a temporary file
+in the target's folder, are flushed to disk, and only then replace the target in one step;
+on any failure the temporary file is removed and the old file stays as it was.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from mathpad.errors import InputError
+
+
+def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else is an InputError."""
+    path = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        handle = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        )
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a {what}") from None
+    except OSError as error:
+        raise InputError(f"{path} cannot be read: {error.strerror or error}") from None
+    info = os.fstat(handle)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(handle)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{path} is a folder, not a {what}")
+        raise InputError(
+            f"{path} is not a regular file (a device, pipe or socket): open a saved {what}"
+        )
+    if info.st_size > limit:
+        os.close(handle)
+        raise InputError(
+            f"{path} is {info.st_size / 2**20:,.0f} MiB; mathpad reads a {what} of up to "
+            f"{limit // 2**20} MiB"
+        )
+    with os.fdopen(handle, "rb") as stream:
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:
+            raise InputError(f"{path} cannot be read: {error.strerror or error}") from None
+    if len(data) > limit:  # it grew while we read
+        raise InputError(f"{path} is larger than {limit // 2**20} MiB")
+    return data
 
 
 def replace_atomically(path: Path, data: bytes) -> None:

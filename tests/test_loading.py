@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -12,7 +15,12 @@ import pytest
 from PIL import Image
 
 from mathpad.errors import InputError
-from mathpad.imaging.loading import image_from_bytes, load_image, to_rgb
+from mathpad.imaging.loading import (
+    MAX_DECODED_BYTES,
+    image_from_bytes,
+    load_image,
+    to_rgb,
+)
 
 
 def _png_bytes(image: Image.Image, **params: object) -> bytes:
@@ -29,7 +37,7 @@ def _ink_picture(size: tuple[int, int] = (60, 40)) -> Image.Image:
     return Image.fromarray(pixels, mode="L").convert("RGB")
 
 
-def _bomb_png(width: int, height: int) -> bytes:
+def _bomb_png(width: int, height: int, color_type: int = 0) -> bytes:
     """A valid PNG header claiming a huge size, with almost no data behind it."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -37,7 +45,8 @@ def _bomb_png(width: int, height: int) -> bytes:
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )
 
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    depth = 1 if color_type == 0 else 8
+    header = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
 
 
@@ -122,3 +131,94 @@ def test_exif_orientation_turns_a_photo_upright(tmp_path: Path) -> None:
 def test_clipboard_bytes_are_checked_like_files() -> None:
     with pytest.raises(InputError, match="clipboard is not an image"):
         image_from_bytes(b"plain text", "clipboard")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "drawing.png"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_image(fifo)
+
+
+def test_a_device_that_never_ends_is_refused_before_reading() -> None:
+    with pytest.raises(InputError, match="not a regular file"):
+        load_image("/dev/zero")
+
+
+def test_a_huge_file_is_refused_by_its_size_before_reading(tmp_path: Path) -> None:
+    sparse = tmp_path / "huge.png"
+    with open(sparse, "wb") as stream:
+        stream.write(_png_bytes(_ink_picture()))
+        stream.truncate(2_500_000_000)  # sparse: no disk used, 2.5 GB long
+    with pytest.raises(InputError, match=r"2,384 MiB; mathpad reads a picture of up to 256 MiB"):
+        load_image(sparse)
+
+
+@pytest.mark.parametrize("name", ["loop.eps", "loop.png"])
+def test_postscript_never_reaches_ghostscript_whatever_its_name(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{ } loop\n")
+    with pytest.raises(InputError, match="not an image mathpad can read"):
+        load_image(path)
+
+
+def test_a_picture_whose_pixels_would_take_too_much_memory_is_refused(tmp_path: Path) -> None:
+    """Counted with channels: 8000 x 6000 RGBA is under the pixel limit, not the byte limit."""
+    path = tmp_path / "poster.png"
+    path.write_bytes(_bomb_png(8000, 6000, color_type=6))
+    with pytest.raises(InputError, match=r"8000x6000 RGBA pixels take 192 MB, more than 160"):
+        load_image(path)
+
+
+def test_damaged_tiffs_print_no_extra_stderr_lines(tmp_path: Path) -> None:
+    """libtiff and Pillow write their own warnings to stderr; only our one line may appear."""
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    Image.fromarray(noise).save(buffer, format="TIFF", compression="tiff_deflate")
+    data = bytearray(buffer.getvalue())
+    data[300] ^= 0xFF  # inside the compressed strip: zlib's check fails
+    data[20] ^= 0x40  # a tag entry: Pillow warns about it
+    path = tmp_path / "scan.tif"
+    path.write_bytes(bytes(data))
+    code = (
+        "import sys\n"
+        "from mathpad.errors import InputError\n"
+        "from mathpad.imaging.loading import load_image\n"
+        "try:\n"
+        f"    load_image({str(path)!r})\n"
+        "except InputError as error:\n"
+        "    print(error, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "damaged or truncated" in result.stderr
+
+
+def test_the_largest_accepted_picture_stays_within_its_memory_bound(tmp_path: Path) -> None:
+    """Peak RSS of opening (and making RGB of) the largest RGBA picture, in a fresh process.
+
+    Read from /proc (VmHWM starts afresh at exec; getrusage's maximum would be the parent's).
+    """
+    path = tmp_path / "largest.png"
+    width, height = 10_000, MAX_DECODED_BYTES // 4 // 10_000
+    ramp = np.arange(width * 4, dtype=np.uint32).astype(np.uint8).reshape(1, width, 4)
+    Image.fromarray(np.repeat(ramp, height, axis=0), "RGBA").save(path, compress_level=1)
+    code = (
+        "from mathpad.imaging.loading import load_image, to_rgb\n"
+        "def kib(key):\n"
+        "    lines = open('/proc/self/status').read().splitlines()\n"
+        "    return next(int(l.split()[1]) for l in lines if l.startswith(key))\n"
+        "before = kib('VmRSS')\n"
+        f"image = to_rgb(load_image({str(path)!r}))\n"
+        "print(before * 1024, kib('VmHWM') * 1024, image.size[0] * image.size[1])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    before, peak, pixels = map(int, result.stdout.split())
+    assert pixels * 4 == MAX_DECODED_BYTES
+    # The file's bytes, the decoded RGBA (4 bytes a pixel), the alpha band Pillow's masked
+    # paste takes out (1) and the RGB result (3), and nothing more: no second copy of the
+    # picture, no float64 array.
+    bound = path.stat().st_size + MAX_DECODED_BYTES * 8 / 4 + 32e6
+    assert peak - before < bound, (before, peak, bound)
