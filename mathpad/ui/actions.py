@@ -14,11 +14,22 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
+from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QToolButton, QWidget
 
 Key = QKeySequence.StandardKey
+ICON_SIDE = 22
 Scope = Literal["window", "canvas"]
 
 
@@ -79,10 +90,30 @@ TOOLBAR: tuple[tuple[str, ...], ...] = (
 COPY_MENU = ("copy_as_is", "copy_inline", "copy_display", "copy_picture")
 
 
-def icon(name: str) -> QIcon:
-    """A bundled SVG icon (package data, so an installed mathpad finds it too)."""
-    path = files("mathpad.ui") / "icons" / f"{name}.svg"
-    return QIcon(str(path)) if path.is_file() else QIcon()
+def icon(name: str, color: QColor) -> QIcon:
+    """A bundled SVG icon drawn in `color` (the theme's text colour), sharp at 1x to 3x.
+
+    The icons are package data, so an installed mathpad finds them too.
+    """
+    if not name:
+        return QIcon()
+    svg = (files("mathpad.ui") / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", color.name()).encode()))
+    made = QIcon()
+    for side in (ICON_SIDE, 2 * ICON_SIDE, 3 * ICON_SIDE):
+        pixmap = QPixmap(side, side)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        renderer.render(painter)
+        painter.end()
+        made.addPixmap(pixmap)
+    return made
+
+
+def recolor(actions: Mapping[str, QAction], color: QColor) -> None:
+    """Draw every action's icon again in `color` (the theme changed)."""
+    for command in COMMANDS:
+        actions[command.name].setIcon(icon(command.icon, color))
 
 
 def sequences(keys: tuple[str | Key, ...]) -> list[QKeySequence]:
@@ -115,10 +146,11 @@ def build_actions(
     Canvas-scoped actions are added to `canvas` only; the others to the window.
     """
     actions: dict[str, QAction] = {}
+    color = window.palette().color(QPalette.ColorRole.ButtonText)
     tools = QActionGroup(window)
     native = QKeySequence.SequenceFormat.NativeText
     for command in COMMANDS:
-        made = QAction(icon(command.icon), command.text, window)
+        made = QAction(icon(command.icon, color), command.text, window)
         made.setObjectName(command.name)
         made.setShortcuts(sequences(command.keys))
         if command.keys:
@@ -154,7 +186,7 @@ def _toolbar(window: QMainWindow, actions: dict[str, QAction]) -> QToolBar:
     bar = QToolBar("Tools", window)
     bar.setObjectName("tools")
     bar.setMovable(False)
-    bar.setIconSize(QSize(22, 22))
+    bar.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     for group in TOOLBAR:
         for name in group:

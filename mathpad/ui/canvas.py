@@ -362,7 +362,7 @@ class InkCanvas(QWidget):
     def _extend(self, at: QPointF, pressure: float | None) -> None:
         previous, self._last = self._last, QPointF(at)
         if self._mode == "erase":
-            self._erase_near(at)
+            self._erase_near(at, previous)
         elif self._mode == "lasso":
             self._lasso.append(QPointF(at))
             self.update()
@@ -416,11 +416,18 @@ class InkCanvas(QWidget):
         if pressure is not None:
             self._pressures.append(pressure)
 
-    def _erase_near(self, at: QPointF) -> None:
-        """Mark the strokes under the eraser; they go in one undoable step on release."""
-        p = self._to_document(at)
+    def _erase_near(self, at: QPointF, since: QPointF | None = None) -> None:
+        """Mark the strokes under the eraser on its way from `since` to `at`; they go in one
+        undoable step on release."""
+        start = self._to_document(since if since is not None else at)
+        end = self._to_document(at)
         radius = self.eraser_radius() / max(self._view.m11(), 1e-9)
-        hit = set(self.document.strokes_near(p.x(), p.y(), radius)) - self._doomed
+        steps = max(1, math.ceil(math.dist(start.toTuple(), end.toTuple()) / radius))
+        hit: set[int] = set()
+        for i in range(steps + 1):  # a fast drag still sweeps everything it passed over
+            p = start + (end - start) * (i / steps)
+            hit |= set(self.document.strokes_near(p.x(), p.y(), radius))
+        hit -= self._doomed
         if hit:
             self._doomed |= hit
             self._redraw()

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QImage,
     QKeyEvent,
     QKeySequence,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -55,7 +56,7 @@ from mathpad.recognizer import PageResult
 from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui import transfer
-from mathpad.ui.actions import build_actions, shortcut_rows
+from mathpad.ui.actions import build_actions, recolor, shortcut_rows
 from mathpad.ui.alternatives import AlternativesPanel
 from mathpad.ui.bridge import FutureBridge
 from mathpad.ui.canvas import InkCanvas, Tool, screen_copy
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setAcceptDrops(True)
         self._restore_layout()
-        apply_theme(settings.theme)
+        self._theme(settings.theme)
         # correct: the correction loop, autosave and restore, the focusing click
         self.alternatives = AlternativesPanel()
         self.side_panel.addTab(self.alternatives, "Alternatives")
@@ -266,6 +267,7 @@ class MainWindow(QMainWindow):
         intent = _Intent(self, keys)
         self.source.installEventFilter(intent)
         self.source.viewport().installEventFilter(intent)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._desktop_scheme_changed)
         self.recognition.recognized.connect(self._show_result)
         self.recognition.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.recognition.model_changed.connect(self._model_changed)
@@ -390,13 +392,21 @@ class MainWindow(QMainWindow):
         self.recognition.set_delay(settings.delay_ms)
         self.canvas.set_pen_width(settings.pen_width)
         self.canvas.scratch_out = settings.scratch_out
-        apply_theme(settings.theme)
+        self._theme(settings.theme)
         self._store_settings()
         if reload or self.recognition.state in ("missing", "broken"):
             self.model, self.variant = settings.model, settings.variant
             self.recognition.load(self.model, self.variant)
             if not self.document.page.is_empty:
                 self._page_changed()  # wanted again: sent once the new model is ready
+
+    def _desktop_scheme_changed(self) -> None:
+        if self.settings.theme == "system":
+            self._theme("system")
+
+    def _theme(self, theme: str) -> None:
+        apply_theme(theme)
+        recolor(self.actions, self.palette().color(QPalette.ColorRole.ButtonText))
 
     def recognize(self) -> None:
         """Recognize now; without a usable model, offer to get one instead."""

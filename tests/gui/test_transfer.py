@@ -32,7 +32,12 @@ def handwriting_picture() -> QImage:
 
 def drop(window, mime: QMimeData) -> bool:
     """Drag `mime` over the window and drop it, as a file manager would."""
-    where = QPointF(window.canvas.geometry().center())
+    return drop_on(window, mime, QPointF(window.canvas.geometry().center()))
+
+
+def drop_on(target, mime: QMimeData, where: QPointF | None = None) -> bool:
+    """Drag `mime` over the widget `target` and drop it there."""
+    where = where if where is not None else QPointF(target.rect().center())
     actions = Qt.DropAction.CopyAction
     with warnings.catch_warnings():  # Qt 6.12 prefers a QPointF that Qt 6.11 refuses
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -43,13 +48,13 @@ def drop(window, mime: QMimeData) -> bool:
             Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier,
         )
-    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(target, enter)
     if not enter.isAccepted():
         return False
     event = QDropEvent(
         where, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
-    QApplication.sendEvent(window, event)
+    QApplication.sendEvent(target, event)
     return True
 
 
