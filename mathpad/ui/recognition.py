@@ -10,6 +10,7 @@ the model never waits for the old one: it is told to stop and left to finish on 
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import logging
 from collections.abc import Callable
@@ -57,6 +58,7 @@ class RecognitionController(QObject):
         )
         self._jobs.running_changed.connect(self.busy_changed)
         self._pictures = itertools.count(1)
+        self._retired: list[Future[ModelInfo]] = []  # loads of recognizers let go, at exit
 
     @property
     def dropped(self) -> int:
@@ -134,8 +136,15 @@ class RecognitionController(QObject):
         self._bridge.forget()
         if self._recognizer is not None:
             self._recognizer.cancel()
+            self._retired = [f for f in self._retired if not f.done()]
+            self._retired.append(self._recognizer.load())
             self._recognizer.shutdown(wait=False)
             self._recognizer = None
+
+    def join(self, timeout: float) -> None:
+        """At exit only, after the event loop: give loads let go `timeout` s to finish."""
+        self._drop_recognizer()
+        concurrent.futures.wait(self._retired, timeout=timeout)
 
     def _cancel_running(self) -> None:
         if self._jobs.running and self._recognizer is not None:

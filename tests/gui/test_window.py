@@ -163,7 +163,8 @@ def test_paste_with_focus_in_the_editor_opens_the_picture(window, qtbot) -> None
     with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
         QTest.keyClick(window.source, Qt.Key.Key_V, CTRL)
     assert window.document.picture is not None
-    assert "typed" not in window.source.toPlainText() or window.source.toPlainText() != "typed"
+    assert window.source.toPlainText() == "typed"  # the user's text wins: the reading is
+    assert window.source.offered is not None  # offered beside it
 
 
 def test_a_file_dropped_on_the_editor_is_opened_not_inserted(window, tmp_path, qtbot) -> None:
