@@ -30,11 +30,14 @@ from PySide6.QtWidgets import (
 
 from mathpad.errors import MathpadError
 from mathpad.history import History, Reading
-from mathpad.ink.inkml import to_inkml
+from mathpad.imaging.loading import image_from_bytes
+from mathpad.ink.inkml import parse_inkml, to_inkml
 from mathpad.ink.strokes import Ink
 from mathpad.recognizer import PageResult
 from mathpad.ui.bridge import FutureBridge
+from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.latest import Latest
+from mathpad.ui.recognition import RecognitionController
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,32 @@ class HistoryPanel(QWidget):
         self._bridge.deliver(self._history, self._opened, self._failed)
 
     # --- what the window tells it ------------------------------------------------------
+
+    def follow(
+        self,
+        recognition: RecognitionController,
+        correction: CorrectionLoop,
+        load_ink: Callable[[Ink], None],
+        load_picture: Callable[[Image.Image], None],
+    ) -> None:
+        """Record every reading shown and its alternatives; reopen readings on the page."""
+
+        def record(result: PageResult) -> None:
+            info = recognition.info
+            self.record(result, result.ink, info.name if info else "", info.variant if info else "")
+
+        def reopen(reading: Reading, again: bool) -> None:
+            if reading.ink_inkml:
+                load_ink(parse_inkml(reading.ink_inkml, "the history"))
+            elif reading.image_png:
+                load_picture(image_from_bytes(reading.image_png, "the reading's picture"))
+            if again:
+                recognition.recognize_now()
+
+        recognition.recognized.connect(record)
+        correction.alternatives_ready.connect(lambda _result, texts: self.alternatives_found(texts))
+        self.reopen_requested.connect(lambda reading: reopen(reading, False))
+        self.recognize_requested.connect(lambda reading: reopen(reading, True))
 
     def record(self, result: PageResult, ink: Ink | None, model: str, variant: str) -> None:
         """Store a reading; its id becomes `current_id` once written."""

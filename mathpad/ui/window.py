@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSize, Qt
 from PySide6.QtGui import (
     QCloseEvent,
@@ -64,6 +65,7 @@ from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.dialogs import Dialogs
 from mathpad.ui.editor import LatexEditor
 from mathpad.ui.focus_click import FocusClick
+from mathpad.ui.history_panel import HistoryPanel
 from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.preview import Preview
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
@@ -190,6 +192,10 @@ class MainWindow(QMainWindow):
         self.correction = CorrectionLoop(
             self, self.recognition, self.source, self.preview, self.alternatives
         )
+        self.history = HistoryPanel()
+        self.side_panel.addTab(self.history, "History")
+        self.history.follow(self.recognition, self.correction, self.canvas.load_ink, self._reopen)
+        self.history.copy_requested.connect(transfer.copy_text)
         self.keeper = Keeper(self, self._state)
         self.keeper.restore.connect(self._restore)
         self.keeper.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -514,6 +520,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to copy yet.", 3000)
             return
         transfer.copy_text(for_copy(self.latex(), self.settings.copy_format))
+        self.history.copied(self.latex())
         self.statusBar().showMessage("Copied the LaTeX.", 3000)
 
     def copy_picture(self) -> None:
@@ -587,6 +594,9 @@ class MainWindow(QMainWindow):
         image = picture.image if picture is not None else None
         return State(self.document.ink, image, self.source.toPlainText(), self.source.edited)
 
+    def _reopen(self, image: Image.Image) -> None:
+        self._take_picture(transfer.to_qimage(image), "the reading's picture")
+
     def _restore(self, snapshot: Snapshot) -> None:
         picture = picture_of(snapshot)
         if picture is not None:
@@ -609,6 +619,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.history.shutdown()
         self.recognition.shutdown()
         self.preview.shutdown()
         self._loads.forget()

@@ -25,6 +25,7 @@ from support import MODELS
 
 from mathpad import autosave as autosave_module
 from mathpad import settings as settings_module
+from mathpad.history import database as history_database
 from mathpad.settings import Settings
 
 FIXTURE_MODEL = MODELS / "optimum"
@@ -99,6 +100,14 @@ def _autosave_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "autosave"
     monkeypatch.setattr(autosave_module, "autosave_dir", lambda: folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _history_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The readings database goes to the test's temp dir, never the user's data folder."""
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setattr(history_database, "history_path", lambda: path)
+    return path
 
 
 @pytest.fixture(scope="session")
