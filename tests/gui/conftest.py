@@ -131,7 +131,8 @@ def dialogs() -> FakeDialogs:
 def make_window(
     qtbot, dialogs: FakeDialogs, _dangling_threads: None
 ) -> Iterator[Callable[..., object]]:
-    """Build a shown main window; it is closed (workers joined) before the thread check."""
+    """Build a shown main window; it is closed, and loads it let go are given time to end
+    (as `run_gui` does at exit), before the thread check."""
     from mathpad.recognizer import Recognizer
     from mathpad.ui.window import MainWindow
 
@@ -162,6 +163,7 @@ def make_window(
         window.close()
         if window.keeper.prompt is not None and window.keeper.prompt.isVisible():
             window.keeper.prompt.button(QMessageBox.StandardButton.Discard).click()
+        window.recognition.join(timeout=20.0)  # as the app does at exit: loads let go end
 
 
 @pytest.fixture
