@@ -67,6 +67,7 @@ from mathpad.ui.editor import LatexEditor
 from mathpad.ui.focus_click import FocusClick
 from mathpad.ui.history_panel import HistoryPanel
 from mathpad.ui.model_dialog import ModelDialog
+from mathpad.ui.pieces_view import PiecesView
 from mathpad.ui.preview import Preview
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
 from mathpad.ui.restore import Keeper, State, picture_of
@@ -196,6 +197,9 @@ class MainWindow(QMainWindow):
         self.side_panel.addTab(self.history, "History")
         self.history.follow(self.recognition, self.correction, self.canvas.load_ink, self._reopen)
         self.history.copy_requested.connect(transfer.copy_text)
+        self.pieces = PiecesView()
+        self.side_panel.addTab(self.pieces, "Model saw")
+        self.recognition.recognized.connect(self.pieces.show_result)
         self.keeper = Keeper(self, self._state)
         self.keeper.restore.connect(self._restore)
         self.keeper.message.connect(lambda text: self.statusBar().showMessage(text, 8000))

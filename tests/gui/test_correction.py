@@ -150,3 +150,12 @@ def test_writing_right_after_focusing_keeps_the_whole_stroke(window, draw, qtbot
     (stroke,) = window.document.ink.strokes
     assert window.canvas.hasFocus()
     assert len(stroke.xy) == 9  # the held press comes first, then every move
+
+
+def test_what_the_model_saw_is_shown_piece_by_piece(window, draw, qtbot) -> None:
+    result = _recognized(qtbot, window, lambda: draw(window.canvas, line((60, 60), (260, 160))))
+    view = window.pieces
+    assert len(result.images) >= 1
+    assert view.captions == [
+        f"Piece {n}: {p.latex.strip() or '(nothing read)'}" for n, p in enumerate(result.pieces, 1)
+    ]
