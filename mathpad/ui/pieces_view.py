@@ -34,7 +34,7 @@ class PiecesView(QScrollArea):
             picture = QLabel()
             pixmap = QPixmap.fromImage(transfer.to_qimage(image))
             picture.setPixmap(pixmap.scaledToHeight(SHOWN_HEIGHT, Qt.SmoothTransformation))
-            picture.setToolTip(f"{image.width} × {image.height} pixels, as the model got it")
+            picture.setToolTip(f"{image.width} by {image.height} pixels, as the model got it")
             caption = f"Piece {number}: {piece.latex.strip() or '(nothing read)'}"
             text = QLabel(caption, wordWrap=True)
             text.setTextFormat(Qt.TextFormat.PlainText)
