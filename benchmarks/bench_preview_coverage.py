@@ -46,11 +46,19 @@ class _Missing(logging.Handler):
 
 
 def labels() -> dict[str, list[str]]:
-    sources = {"corpus": [line for line in CORPUS.read_text().splitlines() if line.strip() and not line.startswith("#")]}
+    sources = {
+        "corpus": [
+            line
+            for line in CORPUS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    }
     manifest = Path(sys.argv[0]).resolve().parent.parent / "../shared/real-ink/manifest.json"
     for path in (MANIFEST, manifest):
         if path.exists():
-            sources["real-ink"] = [e["label"] for e in json.loads(path.read_text()) if e.get("label")]
+            sources["real-ink"] = [
+                e["label"] for e in json.loads(path.read_text()) if e.get("label")
+            ]
             break
     else:
         print(f"(no {MANIFEST}: real-ink labels skipped)")
@@ -118,7 +126,9 @@ def main() -> None:
     ms = sorted(1000 * s for s in seconds)
     timing = {"median_ms": statistics.median(ms), "p95_ms": ms[int(0.95 * (len(ms) - 1))]}
     report["render_time"] = timing
-    print(f"render time per label: median {timing['median_ms']:.1f} ms, 95th percentile {timing['p95_ms']:.1f} ms")
+    print(
+        f"render time per label: median {timing['median_ms']:.1f} ms, 95th percentile {timing['p95_ms']:.1f} ms"
+    )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "bench_preview_coverage.json"
     out.write_text(json.dumps(report, indent=2) + "\n")

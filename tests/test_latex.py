@@ -96,7 +96,13 @@ def test_tidy_is_idempotent(latex: str) -> None:
         (r"\left( x", [Problem(r"\left( has no \right after it", 0, 6)]),
         (r"x \right)", [Problem(r"\right) has no \left before it", 2, 9)]),
         (r"\left\{ x \right.", []),
-        (r"{ \left( x } \right)", [Problem(r"\left( has no \right after it", 2, 8), Problem(r"\right) has no \left before it", 13, 20)]),
+        (
+            r"{ \left( x } \right)",
+            [
+                Problem(r"\left( has no \right after it", 2, 8),
+                Problem(r"\right) has no \left before it", 13, 20),
+            ],
+        ),
         (r"\begin{cases} x \end{matrix}", [Problem(r"\end{matrix} closes \begin{cases}", 16, 28)]),
         (r"\begin{cases} x", [Problem(r"\begin{cases} has no \end{cases}", 0, 13)]),
         (r"x \end{cases}", [Problem(r"\end{cases} has no \begin{cases}", 2, 13)]),

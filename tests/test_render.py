@@ -207,4 +207,3 @@ def test_svg_has_the_layout_of_the_png() -> None:
 def test_svg_refuses_what_the_png_refuses() -> None:
     with pytest.raises(RenderError):
         render_svg("x^")
-

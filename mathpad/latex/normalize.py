@@ -97,7 +97,38 @@ TWO_ARGS: dict[str, str] = {
 ONE_ARG: dict[str, str] = {
     **{
         name: name
-        for name in ["\\hat", "\\widehat", "\\bar", "\\overline", "\\tilde", "\\widetilde", "\\vec", "\\overrightarrow", "\\overleftarrow", "\\dot", "\\ddot", "\\check", "\\breve", "\\acute", "\\grave", "\\mathring", "\\underline", "\\mathrm", "\\mathbf", "\\mathit", "\\mathsf", "\\mathtt", "\\mathcal", "\\mathbb", "\\mathfrak", "\\mathscr", "\\mathdefault", "\\boldsymbol", "\\phantom", "\\sqrt"]
+        for name in [
+            "\\hat",
+            "\\widehat",
+            "\\bar",
+            "\\overline",
+            "\\tilde",
+            "\\widetilde",
+            "\\vec",
+            "\\overrightarrow",
+            "\\overleftarrow",
+            "\\dot",
+            "\\ddot",
+            "\\check",
+            "\\breve",
+            "\\acute",
+            "\\grave",
+            "\\mathring",
+            "\\underline",
+            "\\mathrm",
+            "\\mathbf",
+            "\\mathit",
+            "\\mathsf",
+            "\\mathtt",
+            "\\mathcal",
+            "\\mathbb",
+            "\\mathfrak",
+            "\\mathscr",
+            "\\mathdefault",
+            "\\boldsymbol",
+            "\\phantom",
+            "\\sqrt",
+        ]
     },
     "\\bm": "\\boldsymbol",
     "\\pmb": "\\boldsymbol",
@@ -135,7 +166,36 @@ ARROWS = {"\\xrightarrow": "\\longrightarrow", "\\xleftarrow": "\\longleftarrow"
 NEGATED = {"=": "\\neq", "\\in": "\\notin", "<": "\\nless", ">": "\\ngtr"}
 DELIMITERS = {"<": "\\langle", ">": "\\rangle", **ALIASES}
 ENVIRONMENTS = frozenset(
-    ["matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases", "dcases", "rcases", "array", "aligned", "align", "align*", "alignat", "alignat*", "aligned*", "split", "gathered", "gather", "gather*", "equation", "equation*", "multline", "multline*", "eqnarray", "eqnarray*", "subarray"]
+    [
+        "matrix",
+        "pmatrix",
+        "bmatrix",
+        "Bmatrix",
+        "vmatrix",
+        "Vmatrix",
+        "smallmatrix",
+        "cases",
+        "dcases",
+        "rcases",
+        "array",
+        "aligned",
+        "align",
+        "align*",
+        "alignat",
+        "alignat*",
+        "aligned*",
+        "split",
+        "gathered",
+        "gather",
+        "gather*",
+        "equation",
+        "equation*",
+        "multline",
+        "multline*",
+        "eqnarray",
+        "eqnarray*",
+        "subarray",
+    ]
 )
 
 

@@ -17,7 +17,40 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # never LaTeX;
 
 # Operators LaTeX names itself: `\operatorname{sin}` is `\sin`.
 NAMED_OPERATORS = frozenset(
-    ["sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "coth", "log", "ln", "lg", "exp", "lim", "limsup", "liminf", "max", "min", "sup", "inf", "det", "dim", "ker", "deg", "gcd", "hom", "arg", "Pr"]
+    [
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "coth",
+        "log",
+        "ln",
+        "lg",
+        "exp",
+        "lim",
+        "limsup",
+        "liminf",
+        "max",
+        "min",
+        "sup",
+        "inf",
+        "det",
+        "dim",
+        "ker",
+        "deg",
+        "gcd",
+        "hom",
+        "arg",
+        "Pr",
+    ]
 )
 SPACING = frozenset({"\\,", "\\;", "\\:", "\\!", "\\quad", "\\qquad", "\\ ", "~"})
 _LOOP_UNIT = 8  # the longest repeated group (in tokens) taken for a decoding loop

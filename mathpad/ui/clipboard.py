@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from mathpad.errors import MathpadError
-from mathpad.latex import COPY_FORMAT_NAMES, CopyFormat, check, for_copy
+from mathpad.latex import COPY_FORMAT_NAMES, CopyFormat, check, for_copy, to_html
 from mathpad.render import render_png, render_svg
 from mathpad.settings import Settings
 
@@ -47,7 +47,7 @@ def text_mime(latex: str, fmt: CopyFormat) -> QMimeData:
     mime = QMimeData()
     mime.setText(text)
     if fmt == "mathml":
-        mime.setHtml(text)
+        mime.setHtml(to_html(latex))
         for kind in MATHML_TYPES:
             mime.setData(kind, text.encode("utf-8"))
     return mime

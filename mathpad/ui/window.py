@@ -51,16 +51,16 @@ from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
 from mathpad.ink.strokes import Ink
-from mathpad.latex import CopyFormat, clean, for_copy
+from mathpad.latex import CopyFormat, clean
 from mathpad.model.store import DEFAULT_REPO, is_local
 from mathpad.recognizer import PageResult
-from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui import transfer
 from mathpad.ui.actions import build_actions, recolor, shortcut_rows
 from mathpad.ui.alternatives import AlternativesPanel
 from mathpad.ui.bridge import FutureBridge
 from mathpad.ui.canvas import InkCanvas, Tool, screen_copy
+from mathpad.ui.clipboard import Copier
 from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.dialogs import Dialogs
 from mathpad.ui.editor import LatexEditor
@@ -77,7 +77,6 @@ from mathpad.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
-COPY_DPI = 200.0  # the clipboard picture: sharp when pasted into documents
 FIRST_SIZE = QSize(1000, 700)
 SCREEN_SHARE = 0.9  # the first window takes at most this share of the available screen
 FOCUS_STYLE = "QPlainTextEdit:focus { border: 2px solid palette(highlight); }"
@@ -200,6 +199,18 @@ class MainWindow(QMainWindow):
         self.pieces = PiecesView()
         self.side_panel.addTab(self.pieces, "Model saw")
         self.recognition.recognized.connect(self.pieces.show_result)
+        self.copier = Copier(
+            self,
+            self.actions["copy"],
+            self.latex,
+            self.alternatives.texts,
+            lambda: self.settings,
+            self._keep_settings,
+            lambda text: self.statusBar().showMessage(text, 5000),
+            self.history.copied,
+        )
+        self.copier.attach(self)
+        self.recognition.recognized.connect(lambda _result: self.copier.recognized())
         self.keeper = Keeper(self, self._state)
         self.keeper.restore.connect(self._restore)
         self.keeper.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -428,6 +439,10 @@ class MainWindow(QMainWindow):
         else:
             self.recognition.recognize_now()
 
+    def _keep_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store_settings()
+
     def _store_settings(self) -> None:
         if self._save is None:
             return
@@ -516,27 +531,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Nothing to paste: the clipboard is empty.", 5000)
 
     def copy(self, fmt: CopyFormat | None = None) -> None:
-        """Copy the LaTeX in `fmt` (default: the last format chosen) to the clipboard."""
-        if fmt is not None and fmt != self.settings.copy_format:
-            self.settings = dataclasses.replace(self.settings, copy_format=fmt)
-            self._store_settings()
-        if not self.latex():
-            self.statusBar().showMessage("Nothing to copy yet.", 3000)
-            return
-        transfer.copy_text(for_copy(self.latex(), self.settings.copy_format))
-        self.history.copied(self.latex())
-        self.statusBar().showMessage("Copied the LaTeX.", 3000)
+        """Copy the LaTeX in `fmt` (default: the last format chosen), checked first."""
+        self.copier.copy(fmt)
 
     def copy_picture(self) -> None:
-        """Copy the rendered formula as a PNG (black on white), with the LaTeX as text."""
-        latex = self.latex()
-        try:
-            rendered = render_png(latex, dpi=COPY_DPI, color="black", background="white")
-        except MathpadError as error:
-            self.statusBar().showMessage(f"Cannot copy a picture. {error}", 8000)
-            return
-        transfer.copy_picture(rendered, latex)
-        self.statusBar().showMessage("Copied the rendered picture.", 3000)
+        """Copy the rendered formula as PNG and SVG (black on white), with the LaTeX."""
+        self.copier.copy_picture()
 
     def snip(self) -> None:
         """Hide, let the user drag a region of the frozen screen, recognize it."""
