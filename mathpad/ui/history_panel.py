@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -57,6 +57,7 @@ class HistoryPanel(QWidget):
     def __init__(self, open_history: Opener = History, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.current_id: int | None = None  # the reading on screen now, for copies and choices
+        self._closed = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mathpad-history")
         self._history: Future[History] = self._executor.submit(open_history)
         self._bridge = FutureBridge(self)
@@ -71,13 +72,15 @@ class HistoryPanel(QWidget):
         self.list = QListWidget()
         self.notice = QLabel(wordWrap=True)
         self.notice.hide()
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()
         self.copy_button = QPushButton("Copy")
         self.reopen_button = QPushButton("Reopen")
         self.again_button = QPushButton("Recognize again")
         self.delete_button = QPushButton("Delete")
-        for button in (self.copy_button, self.reopen_button, self.again_button, self.delete_button):
-            buttons.addWidget(button)
+        for place, button in enumerate(
+            (self.copy_button, self.reopen_button, self.again_button, self.delete_button)
+        ):
+            buttons.addWidget(button, place // 2, place % 2)
             button.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -129,6 +132,8 @@ class HistoryPanel(QWidget):
     def record(self, result: PageResult, ink: Ink | None, model: str, variant: str) -> None:
         """Store a reading; its id becomes `current_id` once written."""
         self.current_id = None
+        if self._closed:
+            return
         images, text = result.images, result.text()
         inkml = to_inkml(ink) if ink is not None and not ink.is_empty else None
 
@@ -156,13 +161,15 @@ class HistoryPanel(QWidget):
 
     def refresh(self) -> None:
         self._debounce.stop()
-        self._searches.submit(self.search.text())
+        if not self._closed:
+            self._searches.submit(self.search.text())
 
     def readings(self) -> list[Reading]:
         return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())]
 
     def shutdown(self) -> None:
         """Let the worker finish what it was given (small writes) without waiting for it."""
+        self._closed = True
         self._debounce.stop()
         self._searches.forget()
         self._bridge.forget()
@@ -176,6 +183,8 @@ class HistoryPanel(QWidget):
         return self._executor.submit(lambda: work(self._history.result()))
 
     def _quietly(self, work: Callable[[History], Any]) -> None:
+        if self._closed:
+            return
         self._bridge.deliver(self._call(work), lambda _: self.refresh(), self._failed)
 
     def _opened(self, history: History) -> None:

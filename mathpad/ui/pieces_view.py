@@ -45,7 +45,9 @@ class PiecesView(QScrollArea):
             self._placeholder()
 
     def _placeholder(self) -> None:
-        self._rows.addWidget(QLabel("What the model saw appears here after a recognition."))
+        self._rows.addWidget(
+            QLabel("What the model saw appears here after a recognition.", wordWrap=True)
+        )
 
     def _clear(self) -> None:
         while self._rows.count():

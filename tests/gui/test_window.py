@@ -112,12 +112,12 @@ def test_a_broken_model_gives_a_message(make_window, tmp_path: Path, qtbot) -> N
 
 def test_unrenderable_source_shows_the_notice_and_still_copies(window, qtbot) -> None:
     window.source.setFocus()
-    QTest.keyClicks(window.source, r"\begin{aligned}x&=1\end{aligned}")
+    QTest.keyClicks(window.source, r"\foo{x}=1")
     qtbot.waitUntil(lambda: window.preview.notice is not None, timeout=5000)
-    assert r"mathtext does not know \begin" in window.preview.notice
+    assert r"mathtext does not know \foo" in window.preview.notice
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_C, CTRL | SHIFT)
-    assert QGuiApplication.clipboard().text() == r"\begin{aligned}x&=1\end{aligned}"
+    assert QGuiApplication.clipboard().text() == r"\foo{x}=1"
 
 
 def test_save_ink_with_ctrl_s(window, draw, dialogs, tmp_path: Path) -> None:
