@@ -159,3 +159,21 @@ def test_what_the_model_saw_is_shown_piece_by_piece(window, draw, qtbot) -> None
     assert view.captions == [
         f"Piece {n}: {p.latex.strip() or '(nothing read)'}" for n, p in enumerate(result.pieces, 1)
     ]
+
+
+def test_a_pen_down_ends_the_running_recognition(window, draw, qtbot, monkeypatch) -> None:
+    recognizer = window.recognition.recognizer
+    cancels: list[bool] = []
+    real_cancel = recognizer.cancel
+    monkeypatch.setattr(
+        recognizer, "cancel", lambda: (cancels.append(window.recognition.busy()), real_cancel())
+    )
+    with qtbot.waitSignal(window.recognition.busy_changed, timeout=10_000):
+        draw(window.canvas, line((60, 60), (260, 160)))  # runs once the pen rests
+    QTest.mousePress(window.canvas, LEFT, NONE, QPoint(80, 150))  # the pen comes down again
+    assert cancels == [True]
+    QTest.mouseMove(window.canvas, QPoint(200, 150))
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        QTest.mouseRelease(window.canvas, LEFT, NONE, QPoint(200, 150))
+    assert got.args[0].tag == window.document.revision  # the reading is of both strokes
+    assert "failed" not in window.statusBar().currentMessage()
