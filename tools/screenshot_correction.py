@@ -21,13 +21,13 @@ from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import FIXTURE_MODEL, ROOT, wait, wait_for, write_expression  # noqa: E402
+from screenshot import FIXTURE_MODEL, ROOT, wait, wait_for, write_expression
 
-from mathpad.settings import Settings  # noqa: E402
-from mathpad.ui.alternatives import replacement_menu  # noqa: E402
-from mathpad.ui.app import make_recognizer  # noqa: E402
-from mathpad.ui.editor import Span  # noqa: E402
-from mathpad.ui.window import MainWindow  # noqa: E402
+from mathpad.settings import Settings
+from mathpad.ui.alternatives import replacement_menu
+from mathpad.ui.app import make_recognizer
+from mathpad.ui.editor import Span
+from mathpad.ui.window import MainWindow
 
 OUT = ROOT / "resources"
 LATEX = r"\frac{d}{dx} x^{2} = 2x"
