@@ -66,7 +66,7 @@ def labels() -> dict[str, list[str]]:
 
 
 def plain_mathtext(latex: str) -> bool:
-    """The reference: mathtext alone, each line as it is (delimiters `$` kept as CROHME has them)."""
+    """The reference: mathtext alone, each line as it is (CROHME's `$` delimiters kept)."""
     parser = MathTextParser("agg")
     prop = FontProperties(size=20, math_fontfamily="cm")
     try:
@@ -126,9 +126,8 @@ def main() -> None:
     ms = sorted(1000 * s for s in seconds)
     timing = {"median_ms": statistics.median(ms), "p95_ms": ms[int(0.95 * (len(ms) - 1))]}
     report["render_time"] = timing
-    print(
-        f"render time per label: median {timing['median_ms']:.1f} ms, 95th percentile {timing['p95_ms']:.1f} ms"
-    )
+    median, p95 = timing["median_ms"], timing["p95_ms"]
+    print(f"render time per label: median {median:.1f} ms, 95th percentile {p95:.1f} ms")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "bench_preview_coverage.json"
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -33,6 +33,17 @@ _lock = threading.Lock()
 # A symbol missing from the font is drawn as a box; that is the notice, not a log line.
 logging.getLogger("matplotlib.mathtext").setLevel(logging.ERROR)
 
+
+def _knows_phantom() -> bool:
+    """Whether this matplotlib's mathtext has `\\phantom` (3.11 and later), which marks need."""
+    try:
+        _parser.parse("$\\phantom{x}$", dpi=72, prop=FontProperties(math_fontfamily="cm"))
+    except ValueError:
+        return False
+    return True
+
+
+MARKS_SUPPORTED = _knows_phantom()
 _REASON = re.compile(r"Parse\w*Exception: (?P<msg>.*?)(?:, found .*?)?\s+\(at char (?P<at>\d+)\)")
 ACCENT = "#d9480f"  # doubtful symbols: an orange that reads on light and dark themes
 FONT_FAMILY = "cm"  # mathtext's Computer Modern
@@ -44,6 +55,9 @@ _RELATION = frozenset("=<>") | {"\\leq", "\\geq", "\\neq", "\\approx", "\\equiv"
 # and a picture ends at its last glyph, so the layout adds their width itself.
 _SPACES = {"\\,": 1 / 6, "\\:": 2 / 9, "\\;": 5 / 18, "\\ ": 1 / 3, "\\enspace": 0.5}
 _SPACES |= {"\\quad": 1.0, "\\qquad": 2.0, "\\!": -1 / 6, " ": 0.0}
+# Extra space between rows, in em: TeX's \jot for displays, \arraystretch 1.2 for cases.
+_ROW_GAPS = {name: 0.3 for name in ("aligned", "align", "split", "gathered", "gather", "eqnarray")}
+_ROW_GAPS |= {"cases": 0.25, "dcases": 0.25, "rcases": 0.25}
 _FENCES = {
     "pmatrix": ("(", ")"),
     "bmatrix": ("[", "]"),
@@ -100,6 +114,7 @@ class _Style:
     size: float  # font size in points
     dpi: float
     marks: tuple[tuple[int, int], ...]
+    source: str = ""  # the LaTeX as written: error messages quote it, not the rewrite
 
     @property
     def em(self) -> float:
@@ -127,11 +142,13 @@ def render_png(
     Its limits: only symbols are marked (characters and commands without arguments, such
     as `x`, `2`, `\\alpha`, `\\sum`); a span over a structure (`\\frac`, `\\sqrt`, a brace
     or `^`) colours the symbols inside it, never fraction bars, radicals or delimiters;
-    text inside `\\text{}` and `\\operatorname{}` is coloured whole or not at all.
+    text inside `\\text{}` and `\\operatorname{}` is coloured whole or not at all; mathtext
+    before matplotlib 3.11 has no `\\phantom`, and there (MARKS_SUPPORTED False) the picture
+    is drawn without marks.
     `background` None gives a transparent PNG. Raises `RenderError` for what cannot be drawn,
     including empty input.
     """
-    block = _page(latex, _Style(fontsize, dpi, tuple(marks)))
+    block = _page(latex, _Style(fontsize, dpi, tuple(marks), latex))
     image = _colorize(block, color, accent, background)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -146,7 +163,7 @@ def render_svg(
     from matplotlib.figure import Figure
     from matplotlib.patches import Polygon
 
-    block = _page(latex, _Style(fontsize, 72.0, ()))
+    block = _page(latex, _Style(fontsize, 72.0, (), latex))
     height, width = block.ink.shape
     figure = Figure(figsize=(width / 72, height / 72), dpi=72)
     FigureCanvasSVG(figure)
@@ -238,7 +255,7 @@ def _seq(seq: Seq, style: _Style) -> _Block:
         else:
             blocks.append(_env(piece, style) if isinstance(piece, Env) else _fenced(piece, style))
             spaced = previous is not None and _ends(previous, _RELATION | _BINARY)
-            gaps.append(space + (style.px(0.28 if spaced else 0.1) if previous is not None else 0))
+            gaps.append(space + (style.px(0.28 if spaced else 0.15) if previous is not None else 0))
         previous = piece
     return _row(blocks, gaps) if blocks else _empty(0, 0, 0)
 
@@ -267,15 +284,17 @@ def _math(run: Math, style: _Style, *, after_block: bool = False) -> _Block:
     """One run drawn by mathtext; marked symbols found by a second, phantom, drawing."""
     first = next((p.text for p in run.parts if p.text.strip()), "")
     prefix = "{}" if after_block and first in _BINARY else ""  # keep a binary + spaced
-    marked = [p.symbol and _overlaps(p.start, p.end, style.marks) for p in run.parts]
+    marked = [
+        MARKS_SUPPORTED and p.symbol and _overlaps(p.start, p.end, style.marks) for p in run.parts
+    ]
     whole = prefix + "".join(
-        f"{{{{}}{p.text}{{}}}}" if m else p.text for p, m in zip(run.parts, marked, strict=True)
+        f"{{{{{{}}{p.text}{{}}}}}}" if m else p.text for p, m in zip(run.parts, marked, strict=True)
     )
     ink, baseline = _mathtext(whole, run, style)
     block = _Block(ink, np.zeros_like(ink), baseline, [("math", 0, baseline, whole, style.size)])
     if any(marked):
         rest = prefix + "".join(
-            f"\\phantom{{{{}}{p.text}{{}}}}" if m else p.text
+            f"{{\\phantom{{{{}}{p.text}{{}}}}}}" if m else p.text
             for p, m in zip(run.parts, marked, strict=True)
         )
         unmarked, _ = _mathtext(rest, run, style)
@@ -296,18 +315,22 @@ def _mathtext(text: str, run: Math, style: _Style) -> tuple[np.ndarray, int]:
         with _lock:
             parsed = _parser.parse(f"${text}$", dpi=style.dpi, prop=prop)
     except ValueError as exc:
-        raise RenderError(_plain_reason(str(exc), run)) from None
+        raise RenderError(_plain_reason(str(exc), run, style.source)) from None
     image = np.asarray(parsed.image, dtype=np.float32) / 255
     return image, round(image.shape[0] - parsed.depth)
 
 
-def _plain_reason(message: str, run: Math) -> str:
+def _plain_reason(message: str, run: Math, source: str) -> str:
     """One short sentence out of pyparsing's multi-line message, placed in the source."""
     line = run.text
     match = _REASON.search(message)
     if match is None:
         return "mathtext does not support it"
     msg, at = match["msg"], int(match["at"])
+    for part in run.parts:  # name commands as the user wrote them (\frac, not \dfrac)
+        written = source[part.start : part.end]
+        if part.text.startswith("\\") and written.startswith("\\") and written != part.text:
+            msg = re.sub(re.escape(part.text) + r"(?![A-Za-z])", written.replace("\\", "\\\\"), msg)
     unknown = re.match(r"Unknown symbol: (\S+)", msg)
     if unknown:
         return f"mathtext does not know {unknown[1]}"
@@ -341,7 +364,7 @@ def _source_position(run: Math, at: int) -> int:
 def _env(env: Env, style: _Style) -> _Block:
     """An environment laid out from its cells, centred on the math axis."""
     small = env.name in ("smallmatrix", "subarray")
-    cell_style = _Style(style.size * 0.7, style.dpi, style.marks) if small else style
+    cell_style = _Style(style.size * 0.7, style.dpi, style.marks, style.source) if small else style
     cells = [[_seq(cell, cell_style) for cell in row] for row in env.rows] or [[_empty(0, 0, 0)]]
     columns = max(len(row) for row in cells)
     for row in cells:
@@ -349,9 +372,7 @@ def _env(env: Env, style: _Style) -> _Block:
     align, gaps = _columns(env, columns, cell_style)
     widths = [max(row[c].width for row in cells) for c in range(columns)]
     strut_up, strut_down = (cell_style.px(s) for s in _STRUT)
-    extra = cell_style.px(
-        0.3 if env.name.startswith(("align", "split", "gather", "eqnarray")) else 0.1
-    )
+    extra = cell_style.px(_ROW_GAPS.get(env.name, 0.1))
     ups = [max(strut_up, *(b.baseline for b in row)) for row in cells]
     downs = [max(strut_down, *(b.depth for b in row)) for row in cells]
     height = sum(ups) + sum(downs) + extra * (len(cells) - 1)

@@ -57,9 +57,10 @@ RULES = [
     (r"\tfrac{1}{2}", r"\frac{1}{2}"),
     (r"\dfrac{1}{2}", r"\dfrac{1}{2}"),
     (r"\cfrac{1}{2}", r"\dfrac{1}{2}"),
-    (r"\frac {2H} g", r"\frac{2H}{g}"),
-    (r"\frac12", r"\frac{1}{2}"),
-    (r"\frac\alpha\beta", r"\frac{\alpha}{\beta}"),
+    (r"\frac {2H} g", r"\dfrac{2H}{g}"),  # a fraction of the line itself in display size
+    (r"\frac12", r"\dfrac{1}{2}"),
+    (r"\frac\alpha\beta", r"\dfrac{\alpha}{\beta}"),
+    (r"e^{\frac{x}{2}} + \frac{\frac{a}{b}}{c}", r"e^{\frac{x}{2}} + \dfrac{\frac{a}{b}}{c}"),
     (r"\sqrt 5", r"\sqrt{5}"),
     (r"\sqrt[3] x", r"\sqrt[3]{x}"),
     (r"x^2", "x^{2}"),
@@ -125,6 +126,13 @@ def test_environments_nest_and_sit_between_runs() -> None:
     assert [type(p) for p in line] == [Math, Env, Math]
     inner = [p for p in line[1].rows[0][0] if not (isinstance(p, Math) and p.blank)]
     assert len(inner) == 1 and isinstance(inner[0], Env) and inner[0].name == "matrix"
+
+
+def test_cells_of_matrices_are_text_style_and_of_aligned_display_style() -> None:
+    ((matrix,),) = normalize(r"\begin{pmatrix} \frac{1}{2} \end{pmatrix}")
+    ((block,),) = normalize(r"\begin{aligned} x &= \frac{1}{2} \end{aligned}")
+    assert matrix.rows[0][0][0].text == r"\frac{1}{2}"
+    assert block.rows[0][1][0].text == r"= \dfrac{1}{2}"
 
 
 def test_array_keeps_its_column_alignment() -> None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from mathpad.errors import InputError
-from mathpad.render import ACCENT, RenderError, render_png, render_svg
+from mathpad.render import ACCENT, MARKS_SUPPORTED, RenderError, render_png, render_svg
 
 
 def _image(png: bytes) -> np.ndarray:
@@ -169,6 +169,7 @@ def test_spacing_commands_before_an_environment_keep_their_width() -> None:
     assert wide - narrow == pytest.approx(2 * em, abs=2)
 
 
+@pytest.mark.skipif(not MARKS_SUPPORTED, reason="mathtext before matplotlib 3.11 has no \\phantom")
 def test_a_mark_colours_its_symbol_and_nothing_else() -> None:
     latex = r"a + \frac{b}{c}"
     plain = _image(render_png(latex, color="black").png).astype(int)
@@ -189,8 +190,8 @@ def test_a_mark_colours_its_symbol_and_nothing_else() -> None:
 
 
 def test_marks_on_no_symbol_change_nothing() -> None:
-    latex = r"x \quad y"
-    assert render_png(latex, marks=[(1, 8)]).png == render_png(latex).png
+    latex = r"x \quad \frac{y}{2}"
+    assert render_png(latex, marks=[(1, 14)]).png == render_png(latex).png  # \quad, \frac, {
 
 
 def test_svg_has_the_layout_of_the_png() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mathpad.latex.tidy import SPACING
 from mathpad.latex.tokens import Token, group_end, tokenize
 
 # Commands mathtext does not know, and the ones it draws the same way.
@@ -256,7 +257,7 @@ def normalize(latex: str) -> tuple[Seq, ...]:
     """The lines of `latex` (split at newlines and top-level `\\\\`) as runs and environments."""
     tokens = tokenize(latex)
     rows, _ = _structure(tokens, 0, None)
-    lines = tuple(_finish([piece for cell in cells for piece in cell]) for cells in rows)
+    lines = tuple(_finish([p for cell in cells for p in cell], display=True) for cells in rows)
     return tuple(line for line in lines if any(not _blank(p) for p in line))
 
 
@@ -331,7 +332,9 @@ def _environment(tokens: list[Token], i: int, name: str, j: int) -> tuple[Env, i
         rows.pop()  # a trailing `\\` adds no row
     env = Env(
         name.rstrip("*"),
-        tuple(tuple(_finish(cell) for cell in row) for row in rows),
+        tuple(
+            tuple(_finish(cell, display=name.startswith(_DISPLAY)) for cell in row) for row in rows
+        ),
         columns,
         tokens[i].start,
         tokens[end - 1].end if end - 1 < len(tokens) else tokens[-1].end,
@@ -359,9 +362,13 @@ def _skip_optional(tokens: list[Token], i: int) -> int:
     return i
 
 
-def _finish(cell: _Raw) -> Seq:
+# Environments whose cells TeX sets in display style (matrices and cases use text style).
+_DISPLAY = ("align", "gather", "split", "equation", "multline")
+
+
+def _finish(cell: _Raw, *, display: bool) -> Seq:
     """A raw cell as pieces: token runs normalized, `\\left( env \\right)` fenced."""
-    return _fence([_normalize_run(p) if isinstance(p, list) else p for p in cell])
+    return _fence([_normalize_run(p, display) if isinstance(p, list) else p for p in cell])
 
 
 def _fence(pieces: list[Piece]) -> Seq:
@@ -402,8 +409,8 @@ def _unmatched(run: Math, word: str) -> int | None:
     return found[0] if word == "\\left" and found else None
 
 
-def _normalize_run(tokens: list[Token]) -> Math:
-    parts = _Run(tokens).items(0, len(tokens))
+def _normalize_run(tokens: list[Token], display: bool) -> Math:
+    parts = _Run(tokens, display).items(0, len(tokens))
     return Math(tuple(_collapse_spaces(parts)))
 
 
@@ -421,8 +428,10 @@ def _collapse_spaces(parts: list[Out]) -> list[Out]:
 class _Run:
     """The rewriting of one run of tokens (no environments in it) into mathtext."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], display: bool) -> None:
         self.tokens = tokens
+        self.display = display  # a \frac outside any argument is drawn in display size
+        self.depth = 0  # arguments we are inside
 
     def items(self, i: int, j: int) -> list[Out]:
         out: list[Out] = []
@@ -448,9 +457,12 @@ class _Run:
             arg, k = self.argument(i + 1, j)
             return [Out(text, tok.start, tok.end), *arg], k
         if text in TWO_ARGS:
+            name = TWO_ARGS[text]
+            if name == "\\frac" and text != "\\tfrac" and self.display and not self.depth:
+                name = "\\dfrac"
             first, k = self.argument(i + 1, j)
             second, k = self.argument(k, j)
-            return [Out(TWO_ARGS[text], tok.start, tok.end), *first, *second], k
+            return [Out(name, tok.start, tok.end), *first, *second], k
         if text in ONE_ARG:
             name = ONE_ARG[text]
             head = [Out(name, tok.start, tok.end)] if name else []
@@ -496,9 +508,8 @@ class _Run:
             _, k = self.argument(i + 1, j)
             return [], k
         replaced = ALIASES.get(text, text)
-        return (
-            [Out(replaced, tok.start, tok.end, tok.text not in "{}")] if replaced else []
-        ), i + 1
+        symbol = text not in SPACING and text not in "{}"
+        return ([Out(replaced, tok.start, tok.end, symbol)] if replaced else []), i + 1
 
     def next_index(self, i: int, j: int) -> int:
         while i < j and self.tokens[i].is_space:
@@ -514,9 +525,13 @@ class _Run:
         k = self.next_index(i, j)
         if k >= j:
             return [], j  # missing: mathtext then says what it expected
+        self.depth += 1
+        try:
+            parts, after = self.item(k, j)
+        finally:
+            self.depth -= 1
         if self.tokens[k].text == "{":
-            return self.item(k, j)
-        parts, after = self.item(k, j)
+            return parts, after
         at = self.tokens[k]
         return [Out("{", at.start, at.start), *parts, Out("}", at.end, at.end)], after
 

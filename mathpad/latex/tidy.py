@@ -88,25 +88,33 @@ def _operators(line: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        tok = tokens[i]
-        j = i + 1
-        while j < len(tokens) and tokens[j].is_space:
-            j += 1
-        if tok.text in ("\\operatorname", "\\operatorname*") and j < len(tokens):
-            if tokens[j].text == "{" and (end := group_end(tokens, j)) < len(tokens):
-                inner = tokens[j + 1 : end]
-                word = "".join(t.text for t in inner if not t.is_space)
-                if word.isalpha():
-                    after = tokens[end + 1].text if end + 1 < len(tokens) else ""
-                    if word in NAMED_OPERATORS and tok.text == "\\operatorname":
-                        out.append(f"\\{word}" + (" " if after[:1].isalpha() else ""))
-                    else:
-                        out.append(f"{tok.text}{{{word}}}")
-                    i = end + 1
-                    continue
-        out.append(tok.text)
-        i += 1
+        replaced = _operator(tokens, i)
+        if replaced is None:
+            out.append(tokens[i].text)
+            i += 1
+        else:
+            out.append(replaced[0])
+            i = replaced[1]
     return "".join(out)
+
+
+def _operator(tokens: list[Token], i: int) -> tuple[str, int] | None:
+    """The tidy form of an `\\operatorname{...}` of letters at i and the index after it."""
+    command = tokens[i].text
+    if command not in ("\\operatorname", "\\operatorname*"):
+        return None
+    j = i + 1
+    while j < len(tokens) and tokens[j].is_space:
+        j += 1
+    if j >= len(tokens) or tokens[j].text != "{" or (end := group_end(tokens, j)) >= len(tokens):
+        return None
+    word = "".join(t.text for t in tokens[j + 1 : end] if not t.is_space)
+    if not word.isalpha():
+        return None
+    if word in NAMED_OPERATORS and command == "\\operatorname":
+        after = tokens[end + 1].text if end + 1 < len(tokens) else ""
+        return f"\\{word}" + (" " if after[:1].isalpha() else ""), end + 1
+    return f"{command}{{{word}}}", end + 1
 
 
 def _spacing(line: str) -> str:
