@@ -84,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("ink", type=Path, metavar="INK.inkml")
     render.add_argument("output", type=Path, metavar="OUT.png")
     render.add_argument("--layout", choices=("3:2", "tight"), default="3:2")
-    render.add_argument("--height", type=float, default=None, help="ink height in units")
+    render.add_argument(
+        "--height", type=_height, default=None, metavar="PX",
+        help="draw the whole ink this tall instead of scaling its symbols as in training",
+    )  # fmt: skip
     render.set_defaults(run=_render)
 
     model = commands.add_parser("model", help="download or describe the model")
@@ -170,14 +173,26 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _height(text: str) -> float:
+    from mathpad.imaging.raster import MAX_RENDER_SIDE
+
+    refusal = f"{text!r} is not a height: give a number of pixels from 1 to {MAX_RENDER_SIDE}"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(refusal) from None
+    if not 1 <= value <= MAX_RENDER_SIDE:  # false for nan too
+        raise argparse.ArgumentTypeError(refusal)
+    return value
+
+
 def _render(args: argparse.Namespace) -> int:
     from mathpad.files import save_image
-    from mathpad.imaging.raster import TARGET_INK_HEIGHT, render_ink
+    from mathpad.imaging.raster import render_ink
     from mathpad.ink.inkml import read_inkml
 
     ink = read_inkml(args.ink)
-    height = TARGET_INK_HEIGHT if args.height is None else args.height
-    save_image(render_ink(ink, target_height=height, layout=args.layout), args.output)
+    save_image(render_ink(ink, target_height=args.height, layout=args.layout), args.output)
     return 0
 
 

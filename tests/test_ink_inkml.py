@@ -160,3 +160,140 @@ def test_writing_into_a_missing_folder_or_an_empty_drawing_is_refused(tmp_path: 
     with pytest.raises(InputError, match="empty"):
         write_inkml(Ink(()), tmp_path / "drawing.inkml")
     assert not (tmp_path / "drawing.inkml").exists()
+
+
+# --- InkML as other producers write it -------------------------------------------------------
+
+# Office and Windows Ink: the inkml: prefix, the trace format inside definitions / context /
+# inkSource, integer channels X, Y, F (force), and difference-encoded traces whose values are
+# run together by their qualifiers.
+WINDOWS_INK = """<?xml version="1.0" encoding="UTF-8"?>
+<inkml:ink xmlns:inkml="http://www.w3.org/2003/InkML">
+ <inkml:definitions>
+  <inkml:context xml:id="ctx0">
+   <inkml:inkSource xml:id="inkSrc0">
+    <inkml:traceFormat>
+     <inkml:channel name="X" type="integer" max="32767" units="himetric"/>
+     <inkml:channel name="Y" type="integer" max="32767" units="himetric"/>
+     <inkml:channel name="F" type="integer" max="4095" units="dev"/>
+    </inkml:traceFormat>
+    <inkml:channelProperties>
+     <inkml:channelProperty channel="X" name="resolution" value="1000" units="1/cm"/>
+    </inkml:channelProperties>
+   </inkml:inkSource>
+  </inkml:context>
+  <inkml:brush xml:id="br0">
+   <inkml:brushProperty name="width" value="0.05" units="cm"/>
+  </inkml:brush>
+ </inkml:definitions>
+ <inkml:trace contextRef="#ctx0" brushRef="#br0">8311 6322 1024,'5'-3'0,"2"1'0</inkml:trace>
+ <inkml:trace contextRef="#ctx0" brushRef="#br0">9000 6300 900,'-4'6'10</inkml:trace>
+</inkml:ink>
+"""
+
+# OneNote's export: its own trace format with the time channel first, then X, Y; explicit
+# first points, then first differences without spaces.
+ONENOTE = """<inkml:ink xmlns:inkml="http://www.w3.org/2003/InkML"
+  xmlns:msink="http://schemas.microsoft.com/ink/2010/main">
+ <inkml:definitions>
+  <inkml:context xml:id="ctxCoreInk">
+   <inkml:inkSource xml:id="inkSrcCoreInk">
+    <inkml:traceFormat>
+     <inkml:channel name="T" type="integer" units="ms"/>
+     <inkml:channel name="X" type="integer" units="cm"/>
+     <inkml:channel name="Y" type="integer" units="cm"/>
+    </inkml:traceFormat>
+   </inkml:inkSource>
+  </inkml:context>
+ </inkml:definitions>
+ <inkml:traceGroup>
+  <inkml:trace contextRef="#ctxCoreInk">0 7011 5417,'8'12'-3,'8'10'0,'8'9'4</inkml:trace>
+ </inkml:traceGroup>
+</inkml:ink>
+"""
+
+# CROHME / MathWriting: X Y channels, trace groups, the label as `truth`.
+CROHME = """<ink xmlns="http://www.w3.org/2003/InkML">
+<traceFormat><channel name="X" type="decimal"/><channel name="Y" type="decimal"/></traceFormat>
+<annotation type="truth">$x^2$</annotation>
+<trace id="0">10 10, 30 40</trace><trace id="1">30 10, 10 40</trace>
+<trace id="2">40 0, 50 0, 40 10, 50 10</trace>
+<traceGroup xml:id="3"><annotation type="truth">Segmentation</annotation>
+ <traceGroup xml:id="4"><annotation type="truth">x</annotation>
+  <traceView traceDataRef="0"/><traceView traceDataRef="1"/></traceGroup>
+</traceGroup>
+</ink>
+"""
+
+
+def test_windows_ink_first_and_second_differences_run_together() -> None:
+    ink = parse_inkml(WINDOWS_INK)
+    first, second = ink.strokes
+    assert first.xy.tolist() == [[8311, 6322], [8316, 6319], [8323, 6317]]
+    assert first.pressure is not None and first.pressure.tolist() == [1024, 1024, 1024]
+    assert second.xy.tolist() == [[9000, 6300], [8996, 6306]]
+
+
+def test_onenote_channels_in_its_own_order_with_differences() -> None:
+    stroke = parse_inkml(ONENOTE).strokes[0]
+    assert stroke.xy.tolist() == [[7011, 5417], [7023, 5414], [7033, 5414], [7042, 5418]]
+    assert stroke.points[:, 2].tolist() == [0, 8, 16, 24]  # T, first differences of 8 ms
+
+
+def test_crohme_files_read_every_trace_and_the_root_label() -> None:
+    ink = parse_inkml(CROHME)
+    assert len(ink.strokes) == 3 and ink.annotations["truth"] == "$x^2$"
+    assert ink.strokes[2].points.tolist() == [[40, 0, 0], [50, 0, 0], [40, 10, 0], [50, 10, 0]]
+
+
+def test_a_qualifier_holds_for_its_channel_until_another_is_given() -> None:
+    ink = parse_inkml(f"""{HEADER}<trace>10 20,'5'-3,"2"1,-1 0</trace></ink>""")
+    assert ink.strokes[0].xy.tolist() == [[10, 20], [15, 17], [22, 15], [28, 13]]
+
+
+def test_numbers_run_together_by_their_signs_explicit_marks_and_hex_values() -> None:
+    ink = parse_inkml(f"{HEADER}<trace>0 0,7-2,'1!5,!#1F-#A</trace></ink>")
+    assert ink.strokes[0].xy.tolist() == [[0, 0], [7, -2], [8, 5], [31, -10]]
+
+
+@pytest.mark.parametrize(
+    ("trace", "complaint"),
+    [
+        ("'1 2, 3 4", "begins with a difference ('1), not a value"),
+        ("1 2, 3 ?", "has the value '?'; mathpad reads numbers only"),
+        ("1 2, * 4", "has the value '*'"),
+        ("1 2,'3 4x", "'x' is not a number"),
+        ("1 2,'3", "point 2 has 1 values, point 1 has 2"),
+    ],
+)
+def test_what_is_not_read_of_the_qualified_encoding_is_named(trace: str, complaint: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_inkml(f"{HEADER}<trace>{trace}</trace></ink>", source="pad.inkml")
+    assert str(caught.value).startswith("pad.inkml") and complaint in str(caught.value)
+
+
+def test_intermittent_channels_are_named_as_not_read() -> None:
+    text = (
+        f"{HEADER}<traceFormat><channel name='X'/><channel name='Y'/><intermittentChannels>"
+        "<channel name='S1' type='boolean'/></intermittentChannels></traceFormat>"
+        "<trace>1 2 T, 3 4</trace></ink>"
+    )
+    with pytest.raises(InputError, match="intermittent channels S1, which mathpad does not"):
+        parse_inkml(text, source="pad.inkml")
+
+
+def test_an_unknown_text_encoding_is_one_line_naming_the_file_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "odd.inkml"
+    path.write_bytes(b'<?xml version="1.0" encoding="bogus-8"?>' + HEADER.encode() + b"</ink>")
+    with pytest.raises(InputError) as caught:
+        read_inkml(path)
+    message = str(caught.value)
+    assert str(path) in message and "save it again as UTF-8" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("size", ["1e-310", "5e-324", "1e-9"])
+def test_a_drawing_too_small_to_draw_is_refused_by_name(size: str) -> None:
+    text = f"{HEADER}<trace>0 0, {size} {size}</trace></ink>"
+    with pytest.raises(InputError, match=r"tiny.inkml: the drawing is only .* export it again"):
+        parse_inkml(text, source="tiny.inkml")
+    assert parse_inkml(f"{HEADER}<trace>5 5, 5 5</trace></ink>").strokes  # a dot is fine

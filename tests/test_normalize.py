@@ -44,8 +44,9 @@ def test_a_tall_picture_grows_in_width_not_height() -> None:
 
 
 def test_dark_mode_screenshots_are_inverted_to_dark_ink_on_white() -> None:
-    light = normalize_image(picture((300, 200), [(50, 50, 149, 89)], (20, 20, 20), "white"))
-    dark = normalize_image(picture((300, 200), [(50, 50, 149, 89)], (235, 235, 235), (30, 30, 30)))
+    stroke = [(50, 50, 149, 57)]  # a pen stroke 8 px wide
+    light = normalize_image(picture((300, 200), stroke, (20, 20, 20), "white"))
+    dark = normalize_image(picture((300, 200), stroke, (235, 235, 235), (30, 30, 30)))
     assert gray(dark)[0, 0] == 255
     assert np.array_equal(gray(dark), gray(light))
 
@@ -56,9 +57,10 @@ def test_bold_ink_filling_most_of_the_picture_is_not_mistaken_for_dark_mode() ->
 
 
 def test_grey_paper_and_pale_coloured_ink_become_white_and_black() -> None:
-    source = picture((300, 200), [(50, 50, 149, 89)], (150, 170, 230), (225, 225, 215))
-    result = gray(normalize_image(source))
-    assert result[0, 0] == 255 and result[35, 53] == 0  # paper white, ink black
+    source = picture((300, 200), [(50, 50, 149, 57)], (150, 170, 230), (225, 225, 215))
+    result = gray(normalize_image(source))  # a pale pen stroke 8 px wide
+    assert result[0, 0] == 255 and set(np.unique(result)) == {0, 255}  # paper white, ink black
+    assert (result == 0).sum() == 100 * 8
 
 
 @pytest.mark.parametrize("paper", ["white", "black", (128, 128, 128)])

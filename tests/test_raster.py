@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mathpad.imaging.raster import LINE_WIDTH, MARGIN, TARGET_INK_HEIGHT, render_ink
+from mathpad.cli import main
+from mathpad.imaging.raster import (
+    LINE_WIDTH,
+    MARGIN,
+    MAX_RENDER_SIDE,
+    TARGET_SYMBOL_SIZE,
+    render_ink,
+    symbol_size,
+)
 from mathpad.ink.inkml import read_inkml
 from mathpad.ink.strokes import Ink, Stroke
 
@@ -43,11 +51,33 @@ def test_output_is_rgb_and_three_by_two_for_tall_and_wide_inks() -> None:
         assert abs(image.width / image.height - 1.5) < 0.01
 
 
-def test_tight_layout_is_the_training_crop_at_the_target_height() -> None:
-    tall = Ink((polyline(0, 0, 50, 100),))  # 1:2, scaled by 2
-    assert render_ink(tall, layout="tight").size == (120, 220)
-    wide = Ink((polyline(0, 0, 300, 50),))  # 6:1, fitted by width into a 300 x 200 box
-    assert render_ink(wide, layout="tight").size == (320, 70)
+def test_tight_layout_is_the_training_crop_with_symbols_at_the_training_size() -> None:
+    tall = Ink((polyline(0, 0, 50, 100),))  # one stroke: its larger side becomes 140
+    assert render_ink(tall, layout="tight").size == (70 + 20, 140 + 20)
+    wide = Ink((polyline(0, 0, 300, 50),))  # 6:1: the same, no fitting into 3:2
+    assert render_ink(wide, layout="tight").size == (140 + 20, 23 + 20)
+
+
+def test_a_tall_fraction_and_a_flat_line_draw_their_symbols_the_same_size() -> None:
+    """Scaling by the symbol size: a fraction three symbols tall is drawn three times as
+    tall as a line of the same symbols, so the pen is as thick against each symbol as in
+    training; a whole-height scale would make the fraction's symbols a third the size."""
+    symbol = [polyline(0, 0, 40, 60), polyline(40, 0, 0, 60)]
+    line = Ink(tuple(Stroke(s.points + np.array([60 * i, 0, 0])) for i in range(3) for s in symbol))
+    below = (Stroke(s.points + np.array([0, 100, 0])) for s in symbol)
+    fraction = Ink((*symbol, polyline(-20, 80, 60, 80), *below))
+    assert symbol_size(line) == symbol_size(fraction) == 60
+    for ink in (line, fraction):
+        image = render_ink(ink, layout="tight")
+        per_unit = (image.height - 2 * MARGIN) / (ink.bounds()[3] - ink.bounds()[1])
+        assert per_unit == pytest.approx(TARGET_SYMBOL_SIZE / symbol_size(ink), rel=0.01)
+    assert render_ink(fraction, layout="tight").height > 2 * render_ink(line, layout="tight").height
+
+
+def test_a_drawing_too_large_at_the_symbol_scale_is_drawn_within_the_limit() -> None:
+    dots_far_apart = Ink((polyline(0, 0, 1, 1), polyline(1e6, 0, 1e6 + 1, 1)))
+    image = render_ink(dots_far_apart, layout="tight")
+    assert max(image.size) <= MAX_RENDER_SIDE + 2 * MARGIN + 1
 
 
 @pytest.mark.parametrize("height", [40.0, 100.0, 200.0, 400.0, 1000.0])
@@ -84,8 +114,8 @@ def test_a_stroke_that_never_moves_is_a_disc_too() -> None:
 def test_a_flat_ink_gets_a_sensible_size() -> None:
     minus = Ink((polyline(0, 0, 500, 0),))
     image = render_ink(minus)
-    assert image.size == (320, 213)
-    assert darkness(image).sum() == pytest.approx(300 * LINE_WIDTH, rel=0.05)
+    assert image.size == (160, 107)  # 140 units long, as a symbol in training
+    assert darkness(image).sum() == pytest.approx(140 * LINE_WIDTH, rel=0.05)
 
 
 def test_an_empty_ink_is_a_blank_image() -> None:
@@ -117,6 +147,7 @@ def test_any_move_and_scale_gives_the_same_image_up_to_rounding() -> None:
 
 
 def test_bad_parameters_are_refused() -> None:
+    """`mathpad render --height` refuses the same before any file is read (below)."""
     ink = Ink((polyline(0, 0, 1, 1),))
     for height in (0.0, -5.0, float("nan")):
         with pytest.raises(ValueError):
@@ -132,5 +163,28 @@ def test_a_million_point_ink_renders_in_reasonable_time() -> None:
     began = time.perf_counter()
     image = render_ink(ink)
     assert time.perf_counter() - began < 10
-    ink_height, ink_width = image.height - 2 * MARGIN, image.width - 2 * MARGIN
-    assert max(ink_height, ink_width / 1.5) == pytest.approx(TARGET_INK_HEIGHT, abs=1)
+    assert max(image.size) <= MAX_RENDER_SIDE + 2 * MARGIN + 1
+
+
+@pytest.mark.parametrize("height", ["nan", "inf", "0", "-1", "1e9", "tall"])
+def test_render_refuses_a_height_that_is_not_a_size_in_one_line(
+    height: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.png"
+    with pytest.raises(SystemExit) as exited:
+        main(["render", str(DATA / "fraction.inkml"), str(out), f"--height={height}"])
+    assert exited.value.code == 2 and not out.exists()
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert errors == [
+        f"mathpad render: error: argument --height: {height!r} is not a height: "
+        f"give a number of pixels from 1 to {MAX_RENDER_SIDE}"
+    ]
+
+
+def test_render_draws_by_symbol_size_or_by_the_height_asked_for(tmp_path: Path) -> None:
+    ink = str(DATA / "x_squared.inkml")
+    assert main(["render", ink, str(tmp_path / "a.png"), "--layout", "tight"]) == 0
+    assert main(["render", ink, str(tmp_path / "b.png"), "--layout=tight", "--height=100"]) == 0
+    by_symbol = Image.open(tmp_path / "a.png")
+    assert by_symbol.size == render_ink(read_inkml(ink), layout="tight").size
+    assert Image.open(tmp_path / "b.png").height == 120

@@ -17,9 +17,15 @@ import pytest
 from matplotlib import mathtext
 from PIL import Image, ImageDraw
 
-from mathpad.imaging.pieces import image_pieces, ink_pieces
+from mathpad.imaging.pieces import image_pieces, ink_pieces, save_pieces
 from mathpad.imaging.raster import render_ink
-from mathpad.imaging.split import chunk_image, chunk_ink, split_image_lines, split_ink_lines
+from mathpad.imaging.split import (
+    chunk_image,
+    chunk_ink,
+    line_groups,
+    split_image_lines,
+    split_ink_lines,
+)
 from mathpad.ink.inkml import read_inkml
 from mathpad.ink.strokes import Ink, Stroke
 
@@ -303,3 +309,118 @@ def test_image_pieces_of_a_long_typeset_line_are_chunks_padded_to_three_by_two()
     pieces = image_pieces(line)
     assert len(pieces) == 1 and len(pieces[0]) > 1
     assert all(abs(p.width / p.height - 1.5) < 0.02 for p in pieces[0])
+
+
+# --- families found on real handwriting (benchmarks/bench_real_ink.py) ----------------------
+# Each ink is written in the order a person writes it: the order is part of the test.
+
+
+def shifted(strokes: list[Stroke], dx: float, dy: float) -> list[Stroke]:
+    return [Stroke(s.points + np.array([dx, dy, 0.0])) for s in strokes]
+
+
+def test_a_superscript_written_high_above_its_base_stays_with_it() -> None:
+    """'3y^3': the exponent written right after the y, just right of it, a whole symbol
+    height above the line (further than TOUCH)."""
+    base = cross(0, 100) + cross(60, 100)
+    exponent = cross(105, 0, 30, 40)
+    assert len(split_ink_lines(ink(base, exponent))) == 1
+
+
+def test_a_limit_written_far_under_lim_before_the_function_stays_with_it() -> None:
+    """'lim_{x->0} f': the limit is written between 'lim' and the function."""
+    lim = row(0, 0, 3, step=45)
+    limit = row(0, 130, 3, step=45, w=30, h=40)  # 70 below: more than a character's height
+    function = row(180, 0, 2)
+    assert len(split_ink_lines(ink(lim, limit, function))) == 1
+
+
+def test_a_denominator_written_far_below_its_bar_right_after_it_stays() -> None:
+    numerator = row(0, 0, 3)
+    fraction_bar = bar(-10, 170, 80)
+    denominator = row(40, 180, 2)  # 100 below the bar: over STACK, under STACK_NEAR
+    assert len(split_ink_lines(ink(numerator, fraction_bar, denominator))) == 1
+    # the same shapes with the denominator written long after the bar: two lines
+    later = ink(numerator, fraction_bar, row(300, 0, 4), denominator)
+    assert len(split_ink_lines(later)) == 2
+
+
+def test_a_line_begun_right_of_the_last_symbol_is_not_taken_for_its_script() -> None:
+    """A fraction's numerator begun far right of the line above, just after it."""
+    first = ink(cross(0, 0), bar(-10, 50, 70), cross(0, 80))
+    second = ink(cross(240, 220), bar(140, 420, 300), row(140, 320, 4))
+    assert len(split_ink_lines(ink(first.strokes, second.strokes))) == 2
+
+
+def test_a_root_ending_a_line_does_not_hold_the_next_line_under_it() -> None:
+    """The root sign with its long overline is the last stroke written; the next line
+    begins right under it, one character height down."""
+    radicand = row(60, 30, 4)
+    root = [Stroke(np.array([[0.0, 60], [20, 100], [40, 0], [300, 0]]))]
+    below = row(0, 160, 3)
+    assert len(split_ink_lines(ink(radicand, root, below))) == 2
+
+
+def test_a_wide_symbol_beginning_a_line_does_not_hold_the_symbol_above() -> None:
+    """An infinity-like stroke (1.8:1) written first on a line, under the last symbol of
+    the line above, 0.8 character heights down."""
+    above = row(0, 0, 3)
+    infinity = [Stroke(np.array([[100.0, 108], [150, 140], [190, 108], [150, 130], [100, 140]]))]
+    rest = row(220, 108, 3, h=40)
+    assert len(split_ink_lines(ink(above, infinity, rest))) == 2
+
+
+def test_a_minus_beginning_a_line_under_the_last_symbol_is_a_new_line() -> None:
+    above = row(0, 0, 3)
+    minus = bar(110, 170, 110)
+    rest = row(190, 90, 3)
+    assert len(split_ink_lines(ink(above, minus, rest))) == 2
+
+
+def test_lines_as_close_as_a_loose_fraction_are_told_apart_by_the_page_pitch() -> None:
+    """Three lines 50 apart; the middle one holds a fraction whose bar sits 30 under a
+    numerator written long before it (geometry only): it stays whole, being under the
+    page's line spacing, while every line break at 50 is kept."""
+    lines = [
+        row(0, 0, 4),
+        [*row(0, 110, 2), *row(140, 80, 3), *row(130, 140, 2), *bar(120, 320, 114)],
+        row(0, 250, 4),
+    ]
+    parts = split_ink_lines(ink(*lines))
+    assert stroke_sets(parts) == stroke_sets([ink(line) for line in lines])
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+def test_save_pieces_writes_what_the_model_saw_one_png_per_piece(tmp_path: Path) -> None:
+    pieces = [image for line in ink_pieces(read_inkml(DATA / "two_lines.inkml")) for image in line]
+    paths = save_pieces(tmp_path / "seen", pieces, "two_lines")
+    assert [p.name for p in paths] == ["two_lines-1.png", "two_lines-2.png"]
+    assert [Image.open(p).tobytes() for p in paths] == [p.tobytes() for p in pieces]
+
+
+def test_on_a_page_a_gap_as_wide_as_its_line_spacing_is_no_fraction() -> None:
+    """Picture boxes (geometry only): a lone symbol 0.9 character heights over a long bar
+    would be its numerator, but the page's lines are 0.83 apart, so it is a line."""
+    boxes = np.array(
+        [
+            (0, 0, 40, 60),  # the lone symbol
+            (-10, 114, 200, 116),  # the bar, 54 below it
+            *((x, 130, x + 40, 190) for x in (0, 60, 120)),
+            *((x, 240, x + 40, 300) for x in (0, 60)),  # the next line, 50 below
+        ]
+    )
+    assert [g.tolist() for g in line_groups(boxes)] == [[0], [1, 2, 3, 4], [5, 6]]
+
+
+def test_a_root_sign_does_not_hold_what_is_under_its_left_end() -> None:
+    """A root sign's box is big, but a line under it sits off its centre: no limits."""
+    boxes = np.array(
+        [
+            (0, 0, 300, 110),  # the root with its overline
+            *((x, 40, x + 40, 100) for x in (60, 120, 180, 240)),
+            *((x, 150, x + 40, 210) for x in (0, 50)),  # the next line, 40 below
+        ]
+    )
+    assert len(line_groups(boxes)) == 2

@@ -13,10 +13,26 @@ import numpy as np
 
 def component_boxes(mask: np.ndarray) -> np.ndarray:
     """(n, 4) int array of x0, y0, x1, y1 (ends exclusive), one row per component."""
+    return boxes_of(*component_runs(mask))
+
+
+def component_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row, start, end (exclusive) and component (0 to n - 1, in order of first run) of
+    every horizontal run of ink, sorted by row then start."""
     rows, starts, ends = runs(mask)
     if len(rows) == 0:
-        return np.empty((0, 4), dtype=np.int64)
+        return rows, starts, ends, np.empty(0, dtype=np.int64)
     labels = _labels(rows, starts, ends, mask.shape[1] + 2)
+    _, compact = np.unique(labels, return_inverse=True)
+    return rows, starts, ends, compact.reshape(-1)
+
+
+def boxes_of(
+    rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """(n, 4) boxes of the runs' components 0 to n - 1 (x0, y0, x1, y1, ends exclusive)."""
+    if len(rows) == 0:
+        return np.empty((0, 4), dtype=np.int64)
     order = np.argsort(labels, kind="stable")
     first = np.flatnonzero(np.diff(labels[order], prepend=-1))
     return np.column_stack(

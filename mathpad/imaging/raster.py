@@ -2,8 +2,20 @@
 
 tjoab/latexify rendered MathWriting inks with Cairo at 1 px per ink unit: a tight crop with
 a 10 px margin, 1.5 px black strokes with round caps and joins on white, anti-aliased, and a
-single-point stroke as a filled disc of the same width. We do the same after scaling the
-ink to a fixed size, because our canvas units are not MathWriting's device units.
+single-point stroke as a filled disc of the same width; the processor then squashed that
+crop to 384 x 384. We do the same after scaling the ink, because our canvas units are not
+MathWriting's device units.
+
+The scale is set by the symbol size, not the drawing's height. Ten human-written
+MathWriting inks measured: the whole expression is 116-658 units tall (median 362), but
+the median stroke's box side (about one symbol) is 58-242 units (median 141). So training
+drew a symbol about 140 px tall with a 1.5 px pen, whatever the layout: a tall fraction
+and a flat line alike. Scaling a whole drawing to a fixed height (200 units, the first
+version's estimate) shrinks a tall fraction's symbols to a third of that and blows a flat
+line's up, so the pen is three times too thick or too thin against its symbols. We scale
+the median stroke box side to TARGET_SYMBOL_SIZE = 140 units instead; only a drawing that
+would pass MAX_RENDER_SIDE pixels is drawn smaller (the squash to 384 px would lose the
+difference anyway). `target_height` keeps the old whole-height scale selectable.
 
 Cairo is not a dependency, so the strokes go through matplotlib's Agg rasterizer (used
 directly, without pyplot or a figure): it computes exact area coverage like Cairo, and on
@@ -28,11 +40,8 @@ from PIL import Image
 from mathpad.imaging.normalize import TARGET_ASPECT, pad_to_aspect
 from mathpad.ink.strokes import Ink, Stroke
 
-# After the processor squashes an image to 384 px, a 1.5 px stroke is 1.5 * 384 / (H + 20)
-# px thick for an ink H units tall: 4.8 px at H = 100, 1.4 px at 400. MathWriting's device
-# units put its inks across that range; 200 sits in the middle (2.6 px), thick enough to
-# survive the squash and thin enough that small symbols keep their holes.
-TARGET_INK_HEIGHT: float = 200.0
+TARGET_SYMBOL_SIZE: float = 140.0  # units: the median stroke box side (see the module doc)
+MAX_RENDER_SIDE = 4096  # px: a drawing larger than this at the symbol scale is drawn smaller
 MARGIN = 10.0  # px, as in training
 LINE_WIDTH = 1.5  # px, as in training
 
@@ -42,28 +51,40 @@ _IDENTITY = IdentityTransform()
 _BLACK = (0.0, 0.0, 0.0)
 
 
-def ink_scale(ink: Ink, target_height: float = TARGET_INK_HEIGHT) -> float:
-    """Pixels per ink unit: the ink's height becomes `target_height`.
+def symbol_size(ink: Ink) -> float:
+    """The median of the strokes' larger box sides: about one symbol (0 for a lone dot)."""
+    boxes = ink.stroke_bounds()
+    return float(np.median(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
 
-    An ink wider than 3:2 is instead fitted by its width into a 3:2 box of that height, so
-    its strokes are as thick in the padded, squashed image as those of any other ink, and
-    a flat ink (a minus sign, a lone fraction bar) does not blow up to thousands of pixels.
-    A single point has no size and is drawn at 1 px per unit.
+
+def ink_scale(ink: Ink, target_height: float | None = None) -> float:
+    """Pixels per ink unit: the median symbol becomes TARGET_SYMBOL_SIZE units, or, given
+    `target_height`, the whole ink becomes that tall.
+
+    With `target_height`, an ink wider than 3:2 is fitted by its width into a 3:2 box of
+    that height instead. Either way the drawing's larger side stays within MAX_RENDER_SIDE
+    pixels, and a single point, which has no size, is drawn at 1 px per unit.
     """
     xmin, ymin, xmax, ymax = ink.bounds()
-    extent = max(ymax - ymin, (xmax - xmin) / TARGET_ASPECT)
-    return target_height / extent if extent > 0 else 1.0
+    largest = max(xmax - xmin, ymax - ymin)
+    if largest <= 0:
+        return 1.0
+    if target_height is not None:
+        return target_height / max(ymax - ymin, (xmax - xmin) / TARGET_ASPECT)
+    symbol = symbol_size(ink) or largest  # all dots: the whole drawing is the symbol
+    return min(TARGET_SYMBOL_SIZE / symbol, MAX_RENDER_SIDE / largest)
 
 
 def render_ink(
-    ink: Ink, *, target_height: float = TARGET_INK_HEIGHT, layout: Layout = "3:2"
+    ink: Ink, *, target_height: float | None = None, layout: Layout = "3:2"
 ) -> Image.Image:
     """The ink as an RGB image: "tight" is the training crop, "3:2" pads it centred.
 
+    Scaled by its symbol size, or to `target_height` when given (see `ink_scale`).
     Deterministic, and the same for the ink moved or uniformly scaled. An empty ink gives
     a blank image of the margins alone.
     """
-    if not (math.isfinite(target_height) and target_height > 0):
+    if target_height is not None and not (math.isfinite(target_height) and target_height > 0):
         raise ValueError(f"target_height must be a positive number, got {target_height}")
     if layout not in ("3:2", "tight"):
         raise ValueError(f"layout must be '3:2' or 'tight', got {layout!r}")

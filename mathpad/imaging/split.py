@@ -1,32 +1,45 @@
-"""Pages to expressions, and expressions far wider than 3:2 to chunks.
+"""Pages to expressions, and expressions far wider than 6:1 to chunks.
 
 Ink and pictures share both algorithms, which work on boxes: an ink's strokes, or a
-picture's connected components (`components.py`). Positions only: stroke times are
-unreliable (corrections, files without a clock), and strokes keep their writing order.
+picture's connected components after its one cleanup (`cleanup.py`). An ink's strokes are
+also in writing order, which says more than positions can; a picture falls back to
+geometry alone.
 
 Lines. Boxes are grouped into bands whose vertical extents overlap (a tall operator or a
 superscript overlaps its line); two bands, and every band between them, are one
-expression when
-- the blank gap between them is under TOUCH of the unit, the median larger side of the
-  boxes (about a character's height): limits and scripts written close, a tight fraction;
-- or the gap is under STACK units and one band has a single bar-like or big box spanning
-  COVER of the other band's width: a fraction bar over its numerator or above its
-  denominator, a sum sign over its limits, a hat over its letter. Two lines of equations
-  have no such box, and neither do two ordinary symbols one above the other.
-Boxes under TINY units (dots, decimal points, specks) neither form nor join bands; each
-goes with the line nearest to it. A known weakness: a line that is a single narrow symbol
-close above a bar-like stroke of the next line (a minus sign) is taken as stacked onto it.
-Written limits far from their operator (lim over "x -> 0" more than TOUCH apart) split.
+expression when the blank gap between them, in units of the median larger side of the
+boxes (about a character's height), is
+- under TOUCH: limits and scripts written close, a tight fraction;
+- under FAR, in ink, and strokes of one band were written between strokes of the other
+  (interleaved): a limit written far under `lim` before the function, a subscript and
+  superscript written far apart;
+- under STACK and one band has a single bar-like box spanning COVER of the other band's
+  width, or a big one centred on it: a fraction bar over its numerator or above its
+  denominator, a sum or integral sign over its limits, a hat over its letter. Two lines
+  of equations have no such box, and neither do two ordinary symbols one above the
+  other. Ink needs its writing order to agree (see `_stacked`), and then a bar holds
+  what was written right after it up to STACK_NEAR away (a denominator);
+- under FAR, in ink, and the later-written band, at most SCRIPT wide, was begun right
+  after a stroke of the other band, right of that stroke's middle and at most REACH
+  beyond its end (writing on, as a superscript is written; a new line goes back left).
+Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
+the page's narrowest line break: on that page, such a gap is the writer's line spacing.
+Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
+the line nearest to it. Known weaknesses: a stroke added to a line after the next line
+was written (a correction) interleaves them, so two lines under FAR apart join; in a
+picture, a lone narrow symbol just above the next line's fraction bar is taken as its
+numerator, and scripts and limits further than TOUCH from their base split off.
 
 Chunks. An expression wider than `max_aspect` times its height is cut, left to right, into
 chunks no wider than that: each cut goes in the widest blank gap between half and one and a
 half times an even share of what is left. Preferring wide gaps over the fewest chunks keeps
 a subscript with its letter (their gap is narrow) and cuts beside operators instead.
 Boxes whose horizontal extents overlap are never parted, so a fraction bar keeps what it
-spans, and so do a root's overline and a big operator's limits. The default is 6:1, not
-3:2: the model was trained on whole lines squashed to a square, and a 3:2 slice of a
-one-line expression holds two or three symbols. At 6:1 a padded chunk still gives its
-symbols about 70 of the 384 pixels in height, and about ten symbols stay together.
+spans, and so do a root's overline and a big operator's limits; a cut never goes through a
+stroke or a picture's connected ink. The default is 6:1, not 3:2: the model was trained on
+whole lines squashed to a square, and a 3:2 slice of a one-line expression holds two or
+three symbols. At 6:1 a padded chunk still gives its symbols about 70 of the 384 pixels in
+height, and about ten symbols stay together.
 """
 
 from __future__ import annotations
@@ -36,17 +49,30 @@ import math
 import numpy as np
 from PIL import Image
 
-from mathpad.imaging.components import component_boxes, runs
-from mathpad.imaging.normalize import content_box, ink_mask, to_dark_on_light, trim
+from mathpad.imaging.cleanup import CleanPicture, clean_picture, crop
 from mathpad.ink.strokes import Ink
 
-# Distances and sizes in units (see the module doc), except FLAT and COVER (ratios).
+# Distances and sizes in units (see the module doc), except FLAT, COVER, LONG, CENTRED,
+# PITCH (ratios)
+# and NEAR (strokes).
 TOUCH = 0.3  # handwritten lines sit further apart; scripts and limits closer
 STACK = 1.0  # a bar or a sum sign holds parts at most a character's height away
+STACK_NEAR = 2.0  # ... or, written right before or after them, twice that
+NEAR = 2  # strokes between a bar and the nearest stroke it covers, in writing order
+FAR = 2.0  # no two bands further apart than this are one expression
+SCRIPT = 3.0  # the widest band taken for a script written on from its base
+REACH = 1.0  # the furthest right of its base a script begins
+PITCH = 1.0  # of the narrowest line break on the page
 COVER = 0.6  # of the covered band's width: sloppy bars fall short of their numerator
+HAT, HAT_GAP = 1.5, 0.5  # the widest hat over one symbol, and its largest gap
+CENTRED = 0.25  # of the wider width: how far limits sit off the centre of their sign
+LIMITS = 1.5  # of a big sign's larger side: the widest its limits are
 FLAT = 1.5  # width to height of a bar-like stroke: bars, overlines, hats, arrows
+THIN = 1.0  # a bar-like stroke is at most this high
+LONG = 3.0  # width to height of a bar that holds what is written next to it at STACK_NEAR
 BIG = 1.5  # a sum or product sign is taller than the characters around it
 TINY = 0.2  # dots and specks
+SOFT, FIRM = 1, 2  # how sure a join by a bar or a big sign is
 MAX_CHUNK_ASPECT = 6.0  # width to height; see the module doc
 
 
@@ -54,7 +80,7 @@ def split_ink_lines(ink: Ink) -> list[Ink]:
     """One ink per expression, top to bottom; a single expression comes back as is."""
     if ink.is_empty:
         return []
-    groups = line_groups(ink.stroke_bounds())
+    groups = line_groups(ink.stroke_bounds(), ordered=True)
     return [ink] if len(groups) == 1 else [ink.subset(group) for group in groups]
 
 
@@ -62,83 +88,186 @@ def chunk_ink(ink: Ink, *, max_aspect: float = MAX_CHUNK_ASPECT) -> list[Ink]:
     """The expression cut left to right into chunks (see the module doc)."""
     if ink.is_empty:
         return []
-    boxes = ink.stroke_bounds()
-    spans, owner = _merge_intervals(boxes[:, 0], boxes[:, 2])
-    height = boxes[:, 3].max() - boxes[:, 1].min()
-    ranges = chunk_ranges(spans, height, max_aspect)
-    if len(ranges) == 1:
-        return [ink]
-    return [ink.subset(np.flatnonzero((owner >= a) & (owner < b))) for a, b in ranges]
+    groups = chunk_groups(ink.stroke_bounds(), max_aspect)
+    return [ink] if len(groups) == 1 else [ink.subset(group) for group in groups]
+
+
+def image_line_groups(clean: CleanPicture) -> list[np.ndarray]:
+    """The components of each expression of a cleaned picture, top to bottom."""
+    return line_groups(clean.boxes) if len(clean.boxes) else []
 
 
 def split_image_lines(image: Image.Image) -> list[Image.Image]:
     """One trimmed, dark-on-light RGB crop per expression, top to bottom; none if blank."""
-    gray = to_dark_on_light(image)
-    boxes = component_boxes(ink_mask(gray))
-    if len(boxes) == 0:
-        return []
-    crops = []
-    for group in line_groups(boxes):
-        x0, y0 = boxes[group, :2].min(axis=0)
-        x1, y1 = boxes[group, 2:].max(axis=0)
-        crops.append(trim(gray.crop((int(x0), int(y0), int(x1), int(y1)))).convert("RGB"))
-    return crops
+    clean = clean_picture(image)
+    return [crop(clean, group).convert("RGB") for group in image_line_groups(clean)]
 
 
 def chunk_image(image: Image.Image, *, max_aspect: float = MAX_CHUNK_ASPECT) -> list[Image.Image]:
-    """The expression in `image` cut at blank columns into trimmed RGB chunks."""
-    gray = to_dark_on_light(image)
-    mask = ink_mask(gray)
-    box = content_box(mask)
-    if box is None:
+    """The picture taken as one expression, cut between its components into RGB chunks."""
+    clean = clean_picture(image)
+    if len(clean.boxes) == 0:
         return []
-    _, y0, _, y1 = box
-    _, starts, ends = runs(mask[y0:y1].any(axis=0)[np.newaxis])
-    spans = np.column_stack([starts, ends])
+    return [crop(clean, group).convert("RGB") for group in chunk_groups(clean.boxes, max_aspect)]
+
+
+def chunk_groups(boxes: np.ndarray, max_aspect: float = MAX_CHUNK_ASPECT) -> list[np.ndarray]:
+    """Indices of the boxes of each chunk, left to right, each sorted (see the module doc)."""
+    spans, owner = _merge_intervals(boxes[:, 0], boxes[:, 2])
+    height = boxes[:, 3].max() - boxes[:, 1].min()
     return [
-        trim(gray.crop((int(spans[a, 0]), y0, int(spans[b - 1, 1]), y1))).convert("RGB")
-        for a, b in chunk_ranges(spans, y1 - y0, max_aspect)
+        np.flatnonzero((owner >= a) & (owner < b))
+        for a, b in chunk_ranges(spans, height, max_aspect)
     ]
 
 
-def line_groups(boxes: np.ndarray) -> list[np.ndarray]:
-    """Indices of the (x0, y0, x1, y1) boxes on each line, top to bottom, each sorted."""
+def line_groups(boxes: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]:
+    """Indices of the (x0, y0, x1, y1) boxes on each line, top to bottom, each sorted.
+
+    `ordered`: the boxes are strokes in writing order (ink), so order may join bands.
+    """
     sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     unit = float(np.median(sizes))
     tiny = sizes < TINY * unit
     large = np.flatnonzero(~tiny)
     _, band_of = _merge_intervals(boxes[large, 1], boxes[large, 3])
     bands = [large[band_of == k] for k in range(band_of.max() + 1)]
+    joined = _joins(boxes, bands, unit, ordered)
     lines = [bands[0]]
-    for band, joined in zip(bands[1:], _joins(boxes, bands, unit), strict=True):
-        if joined:
+    for band, join in zip(bands[1:], joined, strict=True):
+        if join:
             lines[-1] = np.concatenate([lines[-1], band])
         else:
             lines.append(band)
     return _attach(boxes, lines, np.flatnonzero(tiny))
 
 
-def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float) -> np.ndarray:
+def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: bool) -> np.ndarray:
     """Whether bands k and k + 1 belong to one expression, for each k.
 
-    Any two bands within STACK of each other are compared, not only neighbours: a
-    fraction's bar can sit in a band of its own between the numerator and an equals sign.
-    Joining two bands joins every band between them.
+    Any two bands within FAR of each other are compared, not only neighbours: a fraction's
+    bar can sit in a band of its own between the numerator and an equals sign. Joining two
+    bands joins every band between them. A join by geometry alone or by writing on (not by
+    touching, interleaved writing or a bar written next to what it holds) is undone when
+    its gap is as wide as PITCH of the page's narrowest line break: on that page, such a
+    gap is the writer's line spacing.
     """
-    joins = np.zeros(len(bands) - 1, dtype=bool)
+    tops = np.array([boxes[band, 1].min() for band in bands])
+    bottoms = np.maximum.accumulate([boxes[band, 3].max() for band in bands])
+    firm, soft = np.zeros(len(bands) - 1, dtype=bool), []
     for i, upper in enumerate(bands):
         for j in range(i + 1, len(bands)):
-            lower = bands[j]
-            gap = boxes[lower, 1].min() - boxes[upper, 3].max()
-            if gap > STACK * unit:
+            lower, gap = bands[j], (tops[j] - bottoms[i]) / unit
+            if gap > FAR:
                 break
-            if (
-                gap <= TOUCH * unit
-                or _covers(boxes[upper], boxes[lower], unit)
-                or _covers(boxes[lower], boxes[upper], unit)
-            ):
+            stacked = _stacked(boxes, upper, lower, unit, gap, ordered=ordered, adjacent=j == i + 1)
+            if gap <= TOUCH or stacked == FIRM or (ordered and _interleaved(upper, lower)):
+                firm[i:j] = True
+            elif stacked or (ordered and _writes_on(boxes, upper, lower, unit)):
+                soft.append((i, j, gap))
+    joins = firm.copy()
+    for i, j, _ in soft:
+        joins[i:j] = True
+    breaks = np.flatnonzero(~joins)
+    if len(breaks):
+        pitch = PITCH * min((tops[k + 1] - bottoms[k]) / unit for k in breaks)
+        joins = firm.copy()
+        for i, j, gap in soft:
+            if gap < pitch:
                 joins[i:j] = True
     return joins
+
+
+def _interleaved(upper: np.ndarray, lower: np.ndarray) -> bool:
+    """Whether strokes of one band were written between strokes of the other: a limit
+    written under `lim` before the function, a subscript before its superscript."""
+    return bool(
+        np.any((lower > upper[0]) & (lower < upper[-1]))
+        or np.any((upper > lower[0]) & (upper < lower[-1]))
+    )
+
+
+def _stacked(
+    boxes: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    unit: float,
+    gap: float,
+    *,
+    ordered: bool,
+    adjacent: bool,
+) -> int:
+    """A bar or a big operator of one band over the other, up to STACK away (see the
+    module doc): FIRM when the writing order shows it, SOFT for geometry alone, 0 for no.
+
+    In ink only a bar LONG times wider than high, or a sign (sum, integral: big and no
+    wider than high; not a root with its overline), holds a band next to its own. FIRM: a
+    stroke it covers (centred within its width) was written within NEAR strokes after it
+    (a denominator right after its bar, limits right after their sign), up to STACK_NEAR
+    away. What was written just before it may be the end of the line above, so that
+    counts only for a bar or sign that also holds a stroke written next to it on its other
+    side (a minus sign beginning a line holds nothing): FIRM then, and SOFT up to STACK
+    for what was written long before it (a numerator, then the denominator, then the bar).
+    A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
+    """
+    if gap > (STACK_NEAR if ordered else STACK):
+        return 0
+    for wide, narrow in ((upper, lower), (lower, upper)):
+        covering = _covering(boxes[wide], boxes[narrow], unit)
+        if not ordered:
+            if covering.any() and gap <= STACK:
+                return SOFT
+            continue
+        if not adjacent:
+            continue
+        centres = (boxes[narrow, 0] + boxes[narrow, 2]) / 2
+        for stroke in wide[covering]:
+            x0, y0, x1, y1 = boxes[stroke]
+            under = narrow[(centres >= x0) & (centres <= x1)]
+            written_next = np.any(np.abs(under - stroke) <= NEAR)
+            if x1 - x0 <= HAT * unit and gap <= HAT_GAP and written_next:
+                return SOFT  # a hat, a bar or an arrow over one symbol
+            bar = x1 - x0 >= LONG * (y1 - y0) and y1 - y0 <= THIN * unit
+            if not (bar or (y1 - y0 >= BIG * unit and x1 - x0 <= y1 - y0)):
+                continue
+            if np.any((under > stroke) & (under <= stroke + NEAR)):
+                return FIRM
+            if _holds_other_side(boxes, stroke, narrow, unit):
+                if written_next:
+                    return FIRM
+                if gap <= STACK:
+                    return SOFT
+    return 0
+
+
+def _holds_other_side(boxes: np.ndarray, stroke: int, narrow: np.ndarray, unit: float) -> bool:
+    """Whether a symbol written within NEAR strokes of `stroke`, centred within its width,
+    lies on the side of it away from `narrow` (the numerator or denominator it holds)."""
+    x0, y0, x1, y1 = boxes[stroke]
+    near = np.arange(max(0, stroke - NEAR), min(len(boxes), stroke + NEAR + 1))
+    near = near[near != stroke]
+    centres = (boxes[near, 0] + boxes[near, 2]) / 2
+    within = (centres >= x0) & (centres <= x1)
+    symbol = boxes[near, 3] - boxes[near, 1] >= TINY * 2 * unit
+    if boxes[narrow, 1].min() >= y1:  # narrow below: look above
+        side = boxes[near, 3] <= y0 + THIN * unit / 2
+    else:
+        side = boxes[near, 1] >= y1 - THIN * unit / 2
+    return bool(np.any(within & symbol & side))
+
+
+def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
+    """Whether the later-written band was begun right after a stroke of the other band,
+    right of its middle and at most REACH beyond its end, and is narrow enough for a
+    script (see the module doc)."""
+    earlier, later = (upper, lower) if upper[0] < lower[0] else (lower, upper)
+    first = later[0]
+    if first - 1 not in earlier:
+        return False
+    width = boxes[later, 2].max() - boxes[later, 0].min()
+    x0, _, x1, _ = boxes[first - 1]
+    begins = boxes[first, 0]
+    return bool((x0 + x1) / 2 <= begins <= x1 + REACH * unit and width <= SCRIPT * unit)
 
 
 def chunk_ranges(spans: np.ndarray, height: float, max_aspect: float) -> list[tuple[int, int]]:
@@ -178,18 +307,27 @@ def _merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, 
     return np.column_stack([starts[order][firsts], reach[lasts]]), span_of
 
 
-def _covers(wide: np.ndarray, narrow: np.ndarray, unit: float) -> bool:
-    """Whether one bar-like or big box of `wide` spans COVER of `narrow`'s whole width.
+def _covering(wide: np.ndarray, narrow: np.ndarray, unit: float) -> np.ndarray:
+    """Which boxes of `wide` are bar-like and span COVER of `narrow`'s whole width, or are
+    big and centred on `narrow`.
 
-    Bar-like (FLAT times wider than high: a fraction bar, an overline, a hat) or big (BIG
-    units high: a sum or product sign), so that two ordinary symbols one above the other
-    are not taken for a fraction.
+    Bar-like: FLAT times wider than high and at most THIN high (a fraction bar, an
+    overline, a hat; not a root with its long overline, whose box is tall). Big: BIG
+    units high (a sum, product or integral sign), with `narrow`'s centre within CENTRED of
+    the wider one's width from its centre and at most LIMITS times the sign's larger side
+    wide: limits are written centred, and may be wider than the sign, but not a
+    line. A root is big too, but what is written below it is off its centre. Two
+    ordinary symbols one above the other are neither.
     """
     width, height = wide[:, 2] - wide[:, 0], wide[:, 3] - wide[:, 1]
-    spanning = (width >= FLAT * height) | (height >= BIG * unit)
     x0, x1 = narrow[:, 0].min(), narrow[:, 2].max()
     overlap = np.minimum(wide[:, 2], x1) - np.maximum(wide[:, 0], x0)
-    return bool(np.any(spanning & (overlap >= 0) & (overlap >= COVER * (x1 - x0))))
+    flat = (width >= FLAT * height) & (height <= THIN * unit)
+    bar = flat & (overlap >= 0) & (overlap >= COVER * (x1 - x0))
+    offset = np.abs((wide[:, 0] + wide[:, 2]) - (x0 + x1)) / 2
+    centred = offset <= CENTRED * np.maximum(width, x1 - x0)
+    big = (height >= BIG * unit) & centred & (x1 - x0 <= LIMITS * np.maximum(width, height))
+    return bar | big
 
 
 def _attach(boxes: np.ndarray, lines: list[np.ndarray], tiny: np.ndarray) -> list[np.ndarray]:

@@ -1,4 +1,5 @@
-"""InkML as MathWriting stores it: the one place ink files are validated.
+"""InkML as MathWriting, CROHME, Windows Ink and OneNote write it: the one place ink files
+are validated.
 
     <ink xmlns="http://www.w3.org/2003/InkML">
       <annotation type="normalizedLabel">x^{2}</annotation>
@@ -7,11 +8,19 @@
     </ink>
 
 Points are separated by commas and their values by whitespace. Without a `traceFormat`
-a point is `x y t` or `x y`; with one, the channels X and Y are required and T (time) and
-F (force, i.e. pressure) are read when present. Traces nested in trace groups (CROHME) are
-read too; only the root's own annotations are kept. The parser is expat driven by hand:
-it streams, so a million-point file needs no element tree, and it refuses entity
-declarations, the one XML feature that can make a small file expand without bound.
+a point is `x y t` or `x y`; with one (the first in the file, also inside `definitions` /
+`context` / `inkSource`, as OneNote and Office write it), its channels may come in any
+order; X and Y are required and T (time) and F (force, i.e. pressure) are read when
+present, other channels skipped. Values may carry InkML's qualifiers, as Windows Ink and
+OneNote write them: `!` an explicit value, `'` a first difference (from the channel's
+previous value), `"` a second difference (from its previous first difference); a value
+without one is read as the channel's previous value was, and qualifiers and signs may run
+numbers together (`10'5-3"2`); `#1F` is a hexadecimal value. Not read, and named in the
+error: intermittent channels, and the values `T`, `F`, `*` and `?`.
+Traces nested in trace groups (CROHME) are read too; only the root's own annotations are
+kept. The parser is expat driven by hand: it streams, so a million-point file needs no
+element tree, and it refuses entity declarations, the one XML feature that can make a
+small file expand without bound.
 """
 
 from __future__ import annotations
@@ -32,7 +41,13 @@ INKML_NAMESPACE = "http://www.w3.org/2003/InkML"
 MAX_INKML_BYTES = 128 * 2**20  # ~5 million points; a handwritten formula is a few KiB
 MAX_TRACES = 100_000  # a page of handwriting has hundreds
 MAX_MAGNITUDE = 1e15  # beyond any device's units or millisecond clock; keeps extents finite
+MIN_EXTENT = 1e-6  # units: a drawing less wide and high than this (but not a dot) is not ink
 _WHOLE_NUMBER_TAIL = re.compile(r"\.0(?=[ ,]|$)")
+_QUALIFIED = re.compile(r"[!'\"#*?TF]|[0-9.][+-]")  # qualifiers, or numbers run together
+_VALUE = re.compile(
+    r"\s*(?P<qualifier>[!'\"]?)\s*(?P<value>[+-]?\s*(?:#[0-9A-Fa-f]+|(?:\d+\.?\d*|\.\d+)"
+    r"(?:[eE][+-]?\d+)?)|[TF*?])\s*"
+)
 
 
 class _Malformed(Exception):
@@ -50,6 +65,8 @@ class _Reader:
         self._text: list[str] | None = None
         self._annotation_type = ""
         self._in_format = False  # inside the first traceFormat, the one that counts
+        self.intermittent: list[str] = []
+        self._in_intermittent = False
 
     def feed(self, data: str | bytes) -> None:
         parser = expat.ParserCreate(namespace_separator=" ")
@@ -74,13 +91,18 @@ class _Reader:
             self._text = []
         elif tag == "traceFormat" and self.channels is None:
             self.channels, self._in_format = [], True
+        elif tag == "intermittentChannels" and self._in_format:
+            self._in_intermittent = True
         elif tag == "channel" and self._in_format and self.channels is not None:
-            self.channels.append(attributes.get("name", ""))
+            name = attributes.get("name", "")
+            (self.intermittent if self._in_intermittent else self.channels).append(name)
 
     def _end(self, name: str) -> None:
         tag = self._path.pop()
         if tag == "traceFormat":
             self._in_format = False
+        elif tag == "intermittentChannels":
+            self._in_intermittent = False
         if self._text is not None and tag in ("trace", "annotation"):
             text = "".join(self._text)
             if tag == "trace":
@@ -125,6 +147,11 @@ def parse_inkml(data: str | bytes, source: str = "<memory>") -> Ink:
     except expat.ExpatError as error:
         message = f"{source} is not well-formed XML ({error}); is it an InkML file?"
         raise InputError(message) from None
+    except LookupError as error:  # an encoding Python does not know
+        raise InputError(
+            f"{source} declares a text encoding Python does not know ({error}): "
+            "save it again as UTF-8"
+        ) from None
     except _Malformed as error:
         raise InputError(f"{source} cannot be read as ink: {error}") from None
     if not reader.traces:
@@ -132,17 +159,34 @@ def parse_inkml(data: str | bytes, source: str = "<memory>") -> Ink:
     if reader.channels is not None and not {"X", "Y"} <= set(reader.channels):
         raise InputError(f"{source}: its <traceFormat> lacks the X and Y channels")
     try:
-        strokes = tuple(_stroke(i, text, reader.channels) for i, text in enumerate(reader.traces))
+        strokes = tuple(
+            _stroke(i, text, reader.channels, reader.intermittent)
+            for i, text in enumerate(reader.traces)
+        )
     except _Malformed as error:
         raise InputError(f"{source}: {error}") from None
-    return Ink(strokes, reader.annotations)
+    ink = Ink(strokes, reader.annotations)
+    xmin, ymin, xmax, ymax = ink.bounds()
+    if 0 < max(xmax - xmin, ymax - ymin) < MIN_EXTENT:
+        raise InputError(
+            f"{source}: the drawing is only {max(xmax - xmin, ymax - ymin):.3g} units across, "
+            f"too small to draw (at least {MIN_EXTENT:g} is needed): export it again in "
+            "device or pixel units"
+        )
+    return ink
 
 
-def _stroke(index: int, text: str, channels: list[str] | None) -> Stroke:
+def _stroke(index: int, text: str, channels: list[str] | None, intermittent: list[str]) -> Stroke:
     """One trace's text to a stroke; `index` only names the trace in messages."""
     where = f"trace {index + 1}"
-    counts = list(map(len, map(str.split, text.split(","))))
+    points = _qualified(text, where) if _QUALIFIED.search(text) else None
+    counts = list(map(len, points or map(str.split, text.split(","))))
     width = counts[0]
+    if intermittent and channels is not None and max(counts) > len(channels):
+        raise _Malformed(
+            f"{where} uses the intermittent channels {', '.join(intermittent)}, "
+            "which mathpad does not read"
+        )
     if width == 0 or any(count != width for count in counts):
         bad = next(i for i, count in enumerate(counts) if count == 0 or count != width)
         if counts[bad] == 0:
@@ -152,7 +196,10 @@ def _stroke(index: int, text: str, channels: list[str] | None) -> Stroke:
     if width != len(names) or (channels is None and width < 2):
         expected = f"{len(names)} channels of its <traceFormat>" if channels else "'x y t' or 'x y'"
         raise _Malformed(f"{where} has {width} values per point; expected {expected}")
-    values = _numbers(text, len(counts) * width, where).reshape(-1, width)
+    if points is None:
+        values = _numbers(text, len(counts) * width, where).reshape(-1, width)
+    else:
+        values = _decoded(points, where)
     wanted = [name for name in ("X", "Y", "T", "F") if name in names]
     used = values[:, [names.index(name) for name in wanted]]
     valid = np.abs(used) <= MAX_MAGNITUDE  # false for NaN too
@@ -165,6 +212,52 @@ def _stroke(index: int, text: str, channels: list[str] | None) -> Stroke:
     column = dict(zip(wanted, used.T, strict=True))
     t = column.get("T", np.zeros(len(values)))
     return Stroke(np.column_stack([column["X"], column["Y"], t]), column.get("F"))
+
+
+def _qualified(text: str, where: str) -> list[list[tuple[str, str]]]:
+    """Each point's (qualifier, value) pairs, values run together or not (see the doc)."""
+    points = []
+    for number, point in enumerate(text.split(",")):
+        pairs, end = [], 0
+        for match in _VALUE.finditer(point):
+            if match.start() != end:
+                break
+            pairs.append((match["qualifier"], match["value"].replace(" ", "")))
+            end = match.end()
+        if end != len(point):
+            bad = point[end:].split()[0] if point[end:].split() else point[end:]
+            raise _Malformed(f"{where}, point {number + 1}: {bad!r} is not a number")
+        points.append(pairs)
+    return points
+
+
+def _decoded(points: list[list[tuple[str, str]]], where: str) -> np.ndarray:
+    """Explicit values from qualified ones: each channel keeps its qualifier, its previous
+    value and its previous first difference (zero before it has one)."""
+    width = len(points[0])
+    modes, previous, step = ["!"] * width, [0.0] * width, [0.0] * width
+    values = np.empty((len(points), width))
+    for row, point in enumerate(points):
+        for channel, (qualifier, text) in enumerate(point):
+            if text in ("T", "F", "*", "?"):
+                raise _Malformed(
+                    f"{where}, point {row + 1} has the value {text!r}; mathpad reads numbers only"
+                )
+            number = float(int(text.lstrip("+-#"), 16)) if "#" in text else float(text)
+            if "#" in text and text.startswith("-"):
+                number = -number
+            mode = modes[channel] = qualifier or modes[channel]
+            if mode != "!" and row == 0:
+                raise _Malformed(f"{where} begins with a difference ({mode}{text}), not a value")
+            if mode == '"':
+                step[channel] += number
+                number = previous[channel] + step[channel]
+            elif mode == "'":
+                number = previous[channel] + number
+            if row:
+                step[channel] = number - previous[channel]
+            previous[channel] = values[row, channel] = number
+    return values
 
 
 def _numbers(text: str, count: int, where: str) -> np.ndarray:

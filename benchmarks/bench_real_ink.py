@@ -1,0 +1,209 @@
+"""Line splitting, chunking and picture cleanup measured on handwriting written by people.
+
+Reads `../shared/real-ink` (CROHME inks and photos of single expressions; see its README),
+or the folder given by --data; skips with a message when it is absent. Reports
+
+(a) single expressions kept whole (every file there is one expression);
+(b) pages of 2-4 expressions split right, by gap size: each expression scaled to one
+    character size (its median stroke box side), stacked with a blank gap of 0.5-1.5
+    character heights and a random indent, in writing order, line after line;
+(c) pictures kept whole: the photos, and every ink drawn as a picture;
+(d) chunk cuts through a symbol: a CROHME symbol (a traceGroup) whose strokes land in two
+    chunks, and for pictures a chunk whose crop holds ink of another chunk;
+(e) how many single expressions are chunked at all, the chunk count distribution, and why.
+
+Failures are drawn to benchmarks/results/real-ink/ (one PNG each, lines in colours).
+
+    .venv/bin/python benchmarks/bench_real_ink.py [--pages 200]
+
+Writes benchmarks/results/bench_real_ink.json. No model needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from mathpad.imaging.cleanup import clean_picture
+from mathpad.imaging.loading import load_image
+from mathpad.imaging.raster import render_ink, symbol_size
+from mathpad.imaging.split import chunk_ink, image_line_groups, split_ink_lines
+from mathpad.ink.inkml import read_inkml
+from mathpad.ink.strokes import Ink, Stroke
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DEFAULT_DATA = HERE.parent.parent / "shared" / "real-ink"
+GAPS = (0.5, 0.8, 1.0, 1.2, 1.5)
+CHAR = 100.0  # units: the character size every page expression is scaled to
+COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def symbols_of(path: Path) -> list[list[int]]:
+    """Trace indices (file order) of each CROHME symbol (a traceGroup with traceViews)."""
+    root = ElementTree.parse(path).getroot()
+    ns = "{http://www.w3.org/2003/InkML}"
+    order = {t.get("id"): i for i, t in enumerate(root.iter(f"{ns}trace"))}
+    groups = []
+    for group in root.iter(f"{ns}traceGroup"):
+        views = [v.get("traceDataRef") for v in group.findall(f"{ns}traceView")]
+        if views:
+            groups.append([order[v] for v in views if v in order])
+    return groups
+
+
+def scaled(ink: Ink, dx: float, dy: float) -> tuple[Ink, float]:
+    """The ink scaled to CHAR units per symbol, its top left at (dx, dy); and its height."""
+    factor = CHAR / symbol_size(ink)
+    xmin, ymin, _, ymax = ink.bounds()
+    shift = np.array([xmin, ymin, 0.0])
+    strokes = tuple(
+        Stroke((s.points - shift) * [factor, factor, 1.0] + [dx, dy, 0.0]) for s in ink.strokes
+    )
+    return Ink(strokes), (ymax - ymin) * factor
+
+
+def draw(ink: Ink, groups: Sequence[Sequence[int]], path: Path, note: str) -> None:
+    """The ink with each group of strokes in its own colour, and a caption."""
+    xmin, ymin, xmax, ymax = ink.bounds()
+    scale = min(1.0, 1600 / max(xmax - xmin, ymax - ymin, 1))
+    image = Image.new("RGB", (int((xmax - xmin) * scale) + 40, int((ymax - ymin) * scale) + 60))
+    image.paste("white", (0, 0, *image.size))
+    canvas = ImageDraw.Draw(image)
+    for k, group in enumerate(groups):
+        for i in group:
+            xy = (ink.strokes[i].xy - [xmin, ymin]) * scale + 20
+            canvas.line([tuple(p) for p in xy], fill=COLOURS[k % len(COLOURS)], width=2)
+    canvas.text((5, image.height - 20), note[:200], fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def line_groups_of(ink: Ink, lines: list[Ink]) -> list[list[int]]:
+    """Stroke indices of each returned line in `ink` (strokes are shared objects)."""
+    where = {id(s): i for i, s in enumerate(ink.strokes)}
+    return [[where[id(s)] for s in line.strokes] for line in lines]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--pages", type=int, default=200, help="pages per gap size")
+    args = parser.parse_args(argv)
+    if not (args.data / "inks").is_dir():
+        print(f"skipped: {args.data} holds no real inks (see benchmarks/README.md)")
+        return 0
+    failures = RESULTS / "real-ink"
+    if failures.is_dir():
+        for old in failures.glob("*.png"):
+            old.unlink()
+    paths = sorted((args.data / "inks").glob("*.inkml"))
+    inks = [read_inkml(p) for p in paths]
+    record: dict[str, object] = {"inks": len(inks)}
+
+    # (a) single expressions
+    split = []
+    for path, ink in zip(paths, inks, strict=True):
+        lines = split_ink_lines(ink)
+        if len(lines) != 1:
+            split.append(path.name)
+            draw(ink, line_groups_of(ink, lines), failures / f"a-{path.stem}.png", path.name)
+    record["single_whole"] = 1 - len(split) / len(inks)
+    record["single_split"] = split
+    print(f"(a) single expressions kept whole: {len(inks) - len(split)}/{len(inks)}")
+
+    # (b) pages
+    rng = np.random.default_rng(0)
+    pages: dict[str, float] = {}
+    wrong_pages: dict[str, list[str]] = {}
+    for gap in GAPS:
+        right, drawn = 0, 0
+        for page in range(args.pages):
+            count = int(rng.integers(2, 5))
+            chosen = rng.choice(len(inks), count, replace=False)
+            strokes: list[Stroke] = []
+            truth: list[list[int]] = []
+            top = 0.0
+            for k in chosen:
+                part, height = scaled(inks[k], float(rng.uniform(0, 2 * CHAR)), top)
+                truth.append(list(range(len(strokes), len(strokes) + len(part.strokes))))
+                strokes += part.strokes
+                top += height + gap * CHAR
+            ink = Ink(tuple(strokes))
+            found = line_groups_of(ink, split_ink_lines(ink))
+            if sorted(map(sorted, found)) == truth:
+                right += 1
+            else:
+                names = "+".join(paths[k].stem.rpartition("TestINKMLGT_")[2] for k in chosen)
+                wrong_pages.setdefault(str(gap), []).append(names)
+            if sorted(map(sorted, found)) != truth and drawn < 8:
+                drawn += 1
+                draw(ink, found, failures / f"b-gap{gap}-{page}.png", f"gap {gap}: {names}")
+        pages[str(gap)] = right / args.pages
+        print(f"(b) pages split right at a gap of {gap} characters: {right}/{args.pages}")
+    record["pages_right_by_gap"] = pages
+    record["pages_wrong"] = wrong_pages
+
+    # (c) pictures, (d) cuts in pictures
+    photos = sorted((args.data / "images").glob("*")) if (args.data / "images").is_dir() else []
+    whole, foreign = 0, 0
+    for photo in photos:
+        groups = picture_lines(load_image(photo).convert("RGB"))
+        whole += len(groups) == 1
+        if len(groups) != 1:
+            print(f"    picture split in {len(groups)}: {photo.name}")
+    drawn_whole = 0
+    for path, ink in zip(paths, inks, strict=True):
+        groups = picture_lines(render_ink(ink, layout="tight"))
+        drawn_whole += len(groups) == 1
+        if len(groups) != 1:
+            split_picture = render_ink(ink, layout="tight")
+            split_picture.save(failures / f"c-{path.stem}.png")
+    record["photos_whole"] = f"{whole}/{len(photos)}"
+    record["drawn_inks_whole"] = f"{drawn_whole}/{len(inks)}"
+    print(
+        f"(c) photos kept whole: {whole}/{len(photos)}; inks drawn as pictures: "
+        f"{drawn_whole}/{len(inks)}"
+    )
+
+    # (d) chunk cuts through a CROHME symbol, (e) how often and why expressions are chunked
+    cuts, counts, why = 0, collections.Counter(), []
+    for path, ink in zip(paths, inks, strict=True):
+        chunks = chunk_ink(ink)
+        counts[len(chunks)] += 1
+        if len(chunks) > 1:
+            xmin, ymin, xmax, ymax = ink.bounds()
+            why.append(f"{path.stem}: {(xmax - xmin) / (ymax - ymin):.1f}:1")
+        where = {id(s): c for c, chunk in enumerate(chunks) for s in chunk.strokes}
+        for symbol in symbols_of(path):
+            if len({where[id(ink.strokes[i])] for i in symbol}) > 1:
+                cuts += 1
+                draw(ink, line_groups_of(ink, chunks), failures / f"d-{path.stem}.png", path.name)
+    record["chunk_cuts_through_symbols"] = cuts
+    record["chunks_per_expression"] = dict(sorted(counts.items()))
+    record["chunked_because_wider_than"] = why
+    record["picture_chunks_with_foreign_ink"] = foreign
+    print(f"(d) chunk cuts through a symbol: {cuts}")
+    print(f"(e) chunks per expression: {dict(sorted(counts.items()))}; chunked: {why}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "bench_real_ink.json"
+    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def picture_lines(image: Image.Image) -> list[np.ndarray]:
+    clean = clean_picture(image)
+    return image_line_groups(clean)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
