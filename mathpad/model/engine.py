@@ -28,8 +28,9 @@ from tokenizers import Tokenizer
 from mathpad.errors import Cancelled, InputError, ModelError
 from mathpad.model.generation import GenerationSettings, load_generation_settings
 from mathpad.model.preprocess import PreprocessConfig, preprocess
-from mathpad.model.runners import DecoderRunner, PlainDecoder, SessionFactory, make_session
+from mathpad.model.runners import DecoderRunner, PlainDecoder
 from mathpad.model.search import Decoded, beam, greedy
+from mathpad.model.sessions import SessionFactory, make_session
 from mathpad.model.store import ModelFiles
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,13 @@ class Engine:
         with ThreadPoolExecutor(2) as pool:
             encoder = pool.submit(open_session, files.encoder)
             decoder = pool.submit(
-                _open_decoder, files.decoder, open_session, decode, cache_dir, not self._dynamic
+                _open_decoder,
+                files.decoder,
+                open_session,
+                decode,
+                cache_dir,
+                threads,
+                not self._dynamic,
             )
             self._encoder = encoder.result()
             self.decoder: DecoderRunner = decoder.result()
@@ -314,26 +321,26 @@ def _open_decoder(
     open_session: SessionFactory,
     decode: Decode,
     cache_dir: Path | None,
-    batch_invariant: bool,
+    threads: int | None,
+    plain_batch_invariant: bool,
 ) -> DecoderRunner:
     """The fastest runner that passed its checks, or the plain one when asked or needed.
 
     The published graph is only opened when the plain runner is used: a fast runner built
-    from cached derived graphs starts without it.
+    from cached derived graphs starts without it. Derived graphs quantize per row, if at all;
+    the published graph of a dynamically quantized variant does not (`plain_batch_invariant`).
     """
     reason = "asked for (--decode plain)" if decode == "plain" else "no graph cache folder"
     if decode == "auto" and cache_dir is not None:
-        from mathpad.model.fast_decoder import open_fast_decoder
+        from mathpad.model.derive import FastDecoderUnavailable, open_fast_decoder
 
-        fast = open_fast_decoder(
-            path, cache_dir=cache_dir, make_session=open_session, batch_invariant=batch_invariant
-        )
-        if not isinstance(fast, str):
-            return fast
-        reason = fast
+        try:
+            return open_fast_decoder(path, cache_dir=cache_dir, threads=threads)
+        except FastDecoderUnavailable as error:
+            reason = str(error)
     session = open_session(path)
     _check_decoder(session, path)
-    return PlainDecoder(session, batch_invariant=batch_invariant, reason=reason)
+    return PlainDecoder(session, batch_invariant=plain_batch_invariant, reason=reason)
 
 
 def _load_tokenizer(path: Path) -> Tokenizer:

@@ -1,28 +1,19 @@
-"""ONNX Runtime sessions, the decoder runner protocol and the plain runner.
+"""The decoder runner protocol and the plain runner.
 
 A decoder runner turns encoder states into a `DecodeState`: fed tokens after the ones it
 holds, it returns their logits. Searches (greedy, draft-verified, forced prefix, beam) are
 written against that protocol only. The plain runner feeds the published decoder graph the
 whole token matrix at every call, exactly as the reference does without a cache; the derived
-runners (see `fast_decoder`) keep state between calls but answer the same question.
+runners (see `mathpad.model.derive`) keep state between calls but answer the same question.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
-
-SessionFactory = Callable[[Path], ort.InferenceSession]
-
-# Saving the optimized graph halves an int8 decoder's load time; for fp32's 1.2 GB graphs
-# the copy would cost more disk than the second it saves.
-MAX_OPTIMIZED_COPY = 1 << 30
 
 
 class DecodeState(Protocol):
@@ -65,48 +56,6 @@ class DecoderRunner(Protocol):
     ) -> DecodeState: ...
 
 
-def make_session(
-    path: Path, *, threads: int | None = None, optimized_dir: Path | None = None
-) -> ort.InferenceSession:
-    """An onnxruntime CPU session tuned for a desktop: no busy-waiting threads while idle.
-
-    With `optimized_dir`, the graph onnxruntime optimized is saved there on first use and
-    loaded as is afterwards: a second start skips the optimization passes.
-    """
-    options = _options(threads)
-    stat = path.stat()
-    if optimized_dir is None or stat.st_size > MAX_OPTIMIZED_COPY:
-        return _session(path, options)
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    optimized = optimized_dir / f"{path.stem}.{digest}.onnx"
-    if optimized.is_file():
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        return _session(optimized, options)
-    optimized_dir.mkdir(parents=True, exist_ok=True)
-    partial = optimized.with_suffix(f".{os.getpid()}.part")
-    options.optimized_model_filepath = str(partial)
-    session = _session(path, options)
-    os.replace(partial, optimized)  # whole or absent, whatever happens meanwhile
-    return session
-
-
-def _session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _options(threads: int | None) -> ort.SessionOptions:
-    options = ort.SessionOptions()
-    # 0 lets onnxruntime use one thread per physical core: hyper-threads add nothing here.
-    options.intra_op_num_threads = threads or 0
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # Spinning threads burn the cores the GUI and the other session need between runs.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    return options
-
-
 class PlainDecoder:
     """The published decoder as is: every call recomputes every position.
 
@@ -139,25 +88,23 @@ class PlainDecoder:
             feeds = {self._ids_name: tokens, **rows}
             return self._session.run([self._logits_name], feeds, run_options)[0]
 
-        states = encoder_hidden_states
-        return PrefixState(run, {self._states_name: states}, states.shape[0])
+        return PrefixState(run, {self._states_name: encoder_hidden_states})
 
 
 class PrefixState:
     """A decode that keeps the whole token matrix and feeds all of it at every call.
 
     `run(tokens, rows)` returns logits [rows, seq, vocab] for every position; `rows` are the
-    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them;
-    a leading axis of [batch * heads] moves head by head.
+    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them.
     """
 
     def __init__(
         self,
         run: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         rows: dict[str, np.ndarray],
-        batch: int,
     ) -> None:
         self._run, self._rows = run, rows
+        (batch,) = {value.shape[0] for value in rows.values()}
         self._tokens = np.zeros((batch, 0), np.int64)
 
     @property
@@ -173,14 +120,5 @@ class PrefixState:
         self._tokens = self._tokens[:, :length]
 
     def select(self, rows: np.ndarray) -> None:
-        batch = self._tokens.shape[0]
         self._tokens = self._tokens[rows]
-        self._rows = {name: select_rows(value, rows, batch) for name, value in self._rows.items()}
-
-
-def select_rows(value: np.ndarray, rows: np.ndarray, batch: int) -> np.ndarray:
-    """`value`'s rows for the batch rows `rows`; a leading [batch * heads] axis moves by head."""
-    group = value.shape[0] // batch
-    if group == 1:
-        return value[rows]
-    return value[(np.asarray(rows)[:, None] * group + np.arange(group)).ravel()]
+        self._rows = {name: value[rows] for name, value in self._rows.items()}
