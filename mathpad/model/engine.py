@@ -54,7 +54,8 @@ class TokenInfo:
     prob: float  # its softmax probability
     start: int  # its characters are Recognition.latex[start:end] (end == start if none)
     end: int
-    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first
+    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first;
+    # a special token's text is "" (as batch_decode skips it)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class Engine:
                     settings,
                     drafts=drafts[batch],
                     forced=forced[batch],
-                    check=cancel.check if cancel else _never,
+                    check=cancel.check if cancel else None,
                 )
             seconds = (time.perf_counter() - began) / count
             results += [self._recognition(d, seconds) for d in decoded]
@@ -226,9 +227,7 @@ class Engine:
         began = time.perf_counter()
         with self._cancellable(cancel) as options:
             state = self.decoder.start(self.encode([image], options), run_options=options)
-            found = beam(
-                state, settings, width=width, k=k, check=cancel.check if cancel else _never
-            )
+            found = beam(state, settings, width=width, k=k, check=cancel.check if cancel else None)
         seconds = time.perf_counter() - began
         return [self._recognition(d, seconds) for d in found]
 
@@ -304,10 +303,6 @@ class Engine:
             decoded.draft_accepted,
             self.decoder.name,
         )
-
-
-def _never() -> None:
-    return None
 
 
 def _common_prefix(a: str, b: str) -> int:
