@@ -216,7 +216,12 @@ class Engine:
         max_length: int | None = None,
         cancel: Cancel | None = None,
     ) -> list[Recognition]:
-        """The k (default: width) best distinct sequences, best score first; width 1 is greedy."""
+        """The k (default: width) best distinct sequences, best score first; width 1 is greedy.
+
+        The hypotheses share one batch: with a runner that is not batch invariant (a
+        per-tensor quantized graph) they are alternatives, not exactly what each would score
+        alone.
+        """
         settings = self.generation(max_length)
         k = width if k is None else k
         if not 1 <= width <= MAX_BEAM_WIDTH or not 1 <= k <= width:
