@@ -332,12 +332,12 @@ def _open_decoder(
     """
     reason = "asked for (--decode plain)" if decode == "plain" else "no graph cache folder"
     if decode == "auto" and cache_dir is not None:
-        from mathpad.model.derive import FastDecoderUnavailable, open_fast_decoder
+        from mathpad.model.derive import open_fast_decoder
 
-        try:
-            return open_fast_decoder(path, cache_dir=cache_dir, threads=threads)
-        except FastDecoderUnavailable as error:
-            reason = str(error)
+        fast = open_fast_decoder(path, cache_dir=cache_dir, threads=threads)
+        if not isinstance(fast, str):
+            return fast
+        reason = fast
     session = open_session(path)
     _check_decoder(session, path)
     return PlainDecoder(session, batch_invariant=plain_batch_invariant, reason=reason)

@@ -1,4 +1,4 @@
-"""The decoder runner protocol and the plain runner.
+"""The decoder runner protocol and the plain runner (sessions: `mathpad.model.sessions`).
 
 A decoder runner turns encoder states into a `DecodeState`: fed tokens after the ones it
 holds, it returns their logits. Searches (greedy, draft-verified, forced prefix, beam) are
@@ -88,23 +88,25 @@ class PlainDecoder:
             feeds = {self._ids_name: tokens, **rows}
             return self._session.run([self._logits_name], feeds, run_options)[0]
 
-        return PrefixState(run, {self._states_name: encoder_hidden_states})
+        states = encoder_hidden_states
+        return PrefixState(run, {self._states_name: states}, states.shape[0])
 
 
 class PrefixState:
     """A decode that keeps the whole token matrix and feeds all of it at every call.
 
     `run(tokens, rows)` returns logits [rows, seq, vocab] for every position; `rows` are the
-    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them.
+    per-row inputs (encoder states, or cross-attention K/V) that `select` reorders with them;
+    a leading axis of [batch * heads] moves head by head.
     """
 
     def __init__(
         self,
         run: Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray],
         rows: dict[str, np.ndarray],
+        batch: int,
     ) -> None:
         self._run, self._rows = run, rows
-        (batch,) = {value.shape[0] for value in rows.values()}
         self._tokens = np.zeros((batch, 0), np.int64)
 
     @property
@@ -120,5 +122,14 @@ class PrefixState:
         self._tokens = self._tokens[:, :length]
 
     def select(self, rows: np.ndarray) -> None:
+        batch = self._tokens.shape[0]
         self._tokens = self._tokens[rows]
-        self._rows = {name: value[rows] for name, value in self._rows.items()}
+        self._rows = {name: select_rows(value, rows, batch) for name, value in self._rows.items()}
+
+
+def select_rows(value: np.ndarray, rows: np.ndarray, batch: int) -> np.ndarray:
+    """`value`'s rows for the batch rows `rows`; a leading [batch * heads] axis moves by head."""
+    group = value.shape[0] // batch
+    if group == 1:
+        return value[rows]
+    return value[(np.asarray(rows)[:, None] * group + np.arange(group)).ravel()]

@@ -7,6 +7,6 @@ per tensor (`rowquant`), checks them against the source before trusting them (`v
 and stores them once per model file (`cache`, with `lock`). Callers use `open_fast_decoder`.
 """
 
-from mathpad.model.derive.cache import FastDecoderUnavailable, clear_cache, open_fast_decoder
+from mathpad.model.derive.cache import clear_cache, open_fast_decoder
 
-__all__ = ["FastDecoderUnavailable", "clear_cache", "open_fast_decoder"]
+__all__ = ["clear_cache", "open_fast_decoder"]

@@ -47,14 +47,10 @@ _HASHES = "source-hashes.json"
 _TEMP = ".tmp-"
 
 
-class FastDecoderUnavailable(Exception):
-    """No derived runner for this model file; the message says why, in words."""
-
-
 def open_fast_decoder(
     decoder_path: Path, *, cache_dir: Path, threads: int | None = None
-) -> DerivedDecoder:
-    """The fastest verified runner for `decoder_path`; raises FastDecoderUnavailable.
+) -> DerivedDecoder | str:
+    """The fastest verified runner for `decoder_path`, or in words why the plain one runs.
 
     The first call for a model file derives and verifies (seconds to a minute at full size);
     later calls check and load the stored graphs.
@@ -78,12 +74,12 @@ def open_fast_decoder(
     except (OSError, MemoryError) as error:  # a full disk or memory is no verdict
         reason = f"the graphs could not be derived or stored ({type(error).__name__}: {error})"
         log.warning("no fast decoder for %s, using the plain one: %s", name, reason)
-        raise FastDecoderUnavailable(reason) from error
+        return reason
     if runner is None:
-        raise FastDecoderUnavailable("its stored graphs could not be loaded")
+        return "its stored graphs could not be loaded, even derived again"
     if isinstance(runner, str):
         log.warning("no fast decoder for %s, using the plain one: %s", name, runner)
-        raise FastDecoderUnavailable(runner)
+        return runner
     if runner.reason:
         log.warning("using the %s decoder for %s: %s", runner.name, name, runner.reason)
     return runner

@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from mathpad.model.derive.rewrites import StepSignature
+from mathpad.model.runners import select_rows
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
@@ -26,15 +27,6 @@ def _cross_attention(
     """What the step graph reads from the encoder, computed once per image."""
     values = prepare.run(list(signature.cross), {signature.states: states}, run_options)
     return dict(zip(signature.cross, values, strict=True))
-
-
-def _select(values: dict[str, np.ndarray], rows: np.ndarray, held: int) -> dict[str, np.ndarray]:
-    """Rows of per-row tensors; a leading axis of rows x heads (heads folded in) keeps its heads."""
-    picked = {}
-    for name, value in values.items():
-        grouped = value.reshape(held, value.shape[0] // held, *value.shape[1:])
-        picked[name] = grouped[rows].reshape(len(rows) * grouped.shape[1], *value.shape[1:])
-    return picked
 
 
 def _check(tokens: np.ndarray, rows: int, held: int, max_length: int) -> None:
@@ -124,7 +116,7 @@ class CachedState:
 
     def select(self, rows: np.ndarray) -> None:
         self._past = {name: value[rows] for name, value in self._past.items()}
-        self._cross = _select(self._cross, rows, self._rows)
+        self._cross = {n: select_rows(v, rows, self._rows) for n, v in self._cross.items()}
         self._rows = len(rows)
 
 
@@ -174,7 +166,8 @@ class HoistedState:
         self._tokens = self._tokens[:, :length]
 
     def select(self, rows: np.ndarray) -> None:
-        self._cross = _select(self._cross, rows, self._tokens.shape[0])
+        held = self._tokens.shape[0]
+        self._cross = {n: select_rows(v, rows, held) for n, v in self._cross.items()}
         self._tokens = self._tokens[rows]
 
 
