@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench_recognize import (
-    DEFAULT_MODEL,
+    DEFAULT_MODELS,
     RESULTS,
     TimedRunner,
     force_length,
@@ -73,7 +73,7 @@ def time_modes(
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure each variant and decoding, print a table, write results/bench_batch.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="hub-layout folder")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS[-1], help="hub-layout folder")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--length", type=int, default=40, help="tokens per image, start included")
     parser.add_argument("--variants", nargs="+", default=["int8", "fp32"])

@@ -1,15 +1,22 @@
-"""End-to-end recognition speed, per-step decoder cost, start-up latency and peak memory.
+"""End-to-end recognition speed on full-size models of both exporters, with drafts, in one run.
 
-Everything runs on one model folder (by default the full-size random-weight model that
-tools/make_full_model.py builds) and one image, with every configuration forced to the same
-output length, so the figures compare the decoding machinery and nothing else:
+Every configuration recognizes the same image, forced to the same output length, so the
+figures compare the decoding machinery and nothing else. For each model folder (by default
+the torch-exported and the hub-style optimum-exported models tools/make_full_model.py
+builds in /work/models):
 
   (a) transformers `generate` in PyTorch fp32 with its KV cache (the reference pipeline)
-  (b) the plain ONNX loop, fp32        (c) mathpad's default decoding, fp32
-  (d) mathpad's default decoding, int8 (e) the plain ONNX loop, int8
+  (o) optimum's ORTModelForVision2Seq exported WITH past key/values, fp32 and int8
+      (benchmarks/make_optimum_past.py; what an ONNX user would otherwise pick)
+  (b) the plain ONNX loop, fp32        (e) the plain ONNX loop, int8
+  (c) mathpad fp32                     (d) mathpad int8
+      cold, and with a draft that is right for its first 0, 10, 20, 30, 40 tokens
 
-Start-up and memory are measured on `mathpad recognize` run as a user runs it, in a
-subprocess with its own derived-graph cache. Prints a table and writes JSON.
+(a) and (o) run in the dev venv (torch, optimum) through reference_worker.py on the pixel
+values mathpad computes (bit-identical to the image processor's), so their times leave out
+preprocessing, which mathpad's include. Also: the encoder alone, the decoder's step time at
+steps 10 and 100, and whether a batch of 4 images gives the tokens of one-by-one runs for
+every variant. Prints a table, the targets met or missed, and writes JSON.
 """
 
 from __future__ import annotations
@@ -35,46 +42,40 @@ from machine_load import cpu_seconds
 from PIL import Image, ImageDraw
 
 from mathpad.model.engine import Engine
-from mathpad.model.runners import DecoderRunner, StepFunction
+from mathpad.model.runners import DecoderRunner, DecodeState
 from mathpad.model.store import resolve_model
 
-DEFAULT_MODEL = Path("~/.cache/mathpad-dev/full-model").expanduser()  # tools/make_full_model.py
+MODELS = Path("/work/models")
+DEFAULT_MODELS = (MODELS / "full-torch", MODELS / "full-optimum")
+DEFAULT_PAST = MODELS / "full-optimum-past"  # make_optimum_past.py, from full-optimum's weights
+DEFAULT_CACHE = MODELS / "bench-graphs"  # derived graphs, kept between runs
+DEV_PYTHON = "/work/venvs/optimum/bin/python"
 RESULTS = Path(__file__).parent / "results"
 WARM_UP = 4  # tokens of the untimed first recognition of each configuration
+LENGTH = 40  # tokens per recognition (start included) for the main comparison
+LONG = 128  # the length at which step 100 is measured
 STEPS = (10, 100)  # the per-step figures: early in a sequence, and late in a long one
-STARTUP_LENGTH = 40  # tokens per recognition in the start-up and memory measurements
+DRAFTS = (0, 10, 20, 30, 40)  # draft tokens right before it goes wrong
 BUSY = 0.3  # share of the cores used by other processes above which a figure is suspect
-
-
-@dataclass(frozen=True)
-class Config:
-    """One way of recognizing: who decodes, with which weights."""
-
-    key: str
-    label: str
-    variant: str  # "fp32" / "int8"; the PyTorch reference is fp32
-    decode: str  # "transformers", "plain" or "auto"
-
-
-CONFIGS = (
-    Config("a", "transformers PyTorch fp32", "fp32", "transformers"),
-    Config("b", "plain ONNX fp32", "fp32", "plain"),
-    Config("c", "mathpad fp32", "fp32", "auto"),
-    Config("d", "mathpad int8", "int8", "auto"),
-    Config("e", "plain ONNX int8", "int8", "plain"),
-)
+BATCH = 4
+VARIANTS = ("fp32", "int8", "uint8", "quantized")
 
 
 @dataclass
 class Timing:
-    """The runs of one configuration at one output length."""
+    """The runs of one configuration on one model at one length."""
 
+    model: str
     config: str
+    label: str
     length: int
+    draft: int | None  # draft tokens right; None: cold (no draft)
     decoder: str
     runs: list[float]
-    steps: list[list[float]]  # per run, seconds of each decoder call (call k makes token k)
-    others: float  # share of the machine other processes used meanwhile (see `repeat`)
+    steps: list[list[float]]  # per run, seconds of each decoder call
+    others: float  # share of the machine other processes used meanwhile
+    accepted: int | None = None  # draft tokens the search kept
+    same_tokens: bool | None = None  # tokens identical to the cold run's
 
     @property
     def median(self) -> float:
@@ -86,10 +87,6 @@ class Timing:
         if not windows:
             return None
         return 1000 * statistics.median(statistics.median(w) for w in windows)
-
-    def outside_decoder(self) -> float:
-        """Median seconds not spent in decoder calls: preprocessing, encoder, search."""
-        return statistics.median(t - sum(s) for t, s in zip(self.runs, self.steps, strict=True))
 
 
 def test_image(seed: int = 0) -> Image.Image:
@@ -119,201 +116,195 @@ def repeat(run: Callable[[], float], repeats: int, budget: float) -> tuple[list[
 
 
 class TimedRunner:
-    """Wraps a decoder runner and records how long each step takes, for per-step figures."""
+    """Wraps a decoder runner and records how long each decoder call takes."""
 
     def __init__(self, runner: DecoderRunner) -> None:
         self.runner = runner
-        self.name = runner.name
+        self.name, self.reason = runner.name, runner.reason
+        self.batch_invariant = runner.batch_invariant
         self.steps: list[float] = []
 
-    def start(self, encoder_hidden_states: np.ndarray) -> StepFunction:
-        step = self.runner.start(encoder_hidden_states)
+    def start(
+        self, encoder_hidden_states: np.ndarray, *, run_options: ort.RunOptions | None = None
+    ) -> DecodeState:
         self.steps = []
+        return _TimedState(self.runner.start(encoder_hidden_states, run_options=run_options), self)
 
-        def timed(tokens: np.ndarray) -> np.ndarray:
-            began = time.perf_counter()
-            logits = step(tokens)
-            self.steps.append(time.perf_counter() - began)
-            return logits
 
-        return timed
+class _TimedState:
+    def __init__(self, state: DecodeState, timer: TimedRunner) -> None:
+        self._state, self._timer = state, timer
+
+    @property
+    def length(self) -> int:
+        return self._state.length
+
+    def extend(self, tokens: np.ndarray) -> np.ndarray:
+        began = time.perf_counter()
+        logits = self._state.extend(tokens)
+        self._timer.steps.append(time.perf_counter() - began)
+        return logits
+
+    def truncate(self, length: int) -> None:
+        self._state.truncate(length)
+
+    def select(self, rows: np.ndarray) -> None:
+        self._state.select(rows)
 
 
 def force_length(engine: Engine, length: int) -> None:
     """Make every sequence exactly `length` tokens long, start token included.
 
-    Random weights would stop anywhere; (a) gets the same with min/max_new_tokens.
+    Random weights would stop anywhere; the references get the same with min/max_new_tokens.
     """
     engine.settings = dataclasses.replace(engine.settings, min_length=length, max_length=length)
 
 
-# One recognition at a given length: the number of tokens it made and each step's seconds.
-Recognize = Callable[[int], tuple[int, list[float]]]
+def draft_for(answer: tuple[int, ...], right: int) -> list[int]:
+    """The answer's start token and first `right` tokens, then tokens greedy would not pick."""
+    right = min(right, len(answer) - 1)
+    wrong = [(t + 1) % 50000 + 3 for t in answer[1 + right :]]
+    return [*answer[: 1 + right], *wrong]
 
 
-def time_lengths(
+def time_engine(
+    model: str,
+    engine: Engine,
     key: str,
-    decoder: str,
-    recognize: Recognize,
+    label: str,
+    image: Image.Image,
     lengths: Sequence[int],
+    drafts: Sequence[int],
     repeats: int,
     budget: float,
 ) -> list[Timing]:
-    """Time `recognize` end to end at each length, after an untimed run that warms it up."""
-    recognize(WARM_UP)
+    """`engine.recognize` from image to tokens, cold at each length, then with drafts."""
+    timer = TimedRunner(engine.decoder)
+    engine.decoder = timer
+
+    def once(length: int, draft: list[int] | None = None) -> tuple[float, tuple[int, ...], int]:
+        force_length(engine, length)
+        began = time.perf_counter()
+        (result,) = engine.recognize([image], drafts=[draft] if draft else None)
+        elapsed = time.perf_counter() - began
+        if len(result.token_ids) != length:
+            raise RuntimeError(f"({key}) made {len(result.token_ids)} tokens, not {length}")
+        return elapsed, result.token_ids, result.draft_accepted
+
+    once(WARM_UP)
     timings = []
     for length in lengths:
         steps: list[list[float]] = []
 
-        def run(length: int = length, steps: list[list[float]] = steps) -> float:
-            began = time.perf_counter()
-            made, step_seconds = recognize(length)
-            elapsed = time.perf_counter() - began
-            if made != length:
-                raise RuntimeError(f"({key}) made {made} tokens, not {length}")
-            steps.append(step_seconds)
-            return elapsed
+        def cold(steps: list[list[float]] = steps, length: int = length) -> float:
+            seconds, _, _ = once(length)
+            steps.append(list(timer.steps))
+            return seconds
 
-        runs, others = repeat(run, repeats, budget)
-        timings.append(Timing(key, length, decoder, runs, steps, others))
+        runs, others = repeat(cold, repeats, budget)
+        timings.append(Timing(model, key, label, length, None, timer.name, runs, steps, others))
+    _, answer, _ = once(LENGTH)
+    for right in drafts:
+        draft = draft_for(answer, right)
+        steps, seen = [], []
+
+        def warm(draft: list[int] = draft, steps: list = steps, seen: list = seen) -> float:
+            seconds, tokens, accepted = once(LENGTH, draft)
+            steps.append(list(timer.steps))
+            seen.append((tokens == answer, accepted))
+            return seconds
+
+        runs, others = repeat(warm, repeats, budget)
+        timings.append(
+            Timing(
+                model,
+                key,
+                label,
+                LENGTH,
+                right,
+                timer.name,
+                runs,
+                steps,
+                others,
+                accepted=seen[0][1],
+                same_tokens=all(s for s, _ in seen),
+            )
+        )
+    engine.decoder = timer.runner
     return timings
 
 
-def time_engine(
-    engine: Engine,
-    config: Config,
-    image: Image.Image,
-    lengths: Sequence[int],
-    repeats: int,
-    budget: float,
-) -> list[Timing]:
-    """`engine.recognize`, from image to tokens, with the decoder's steps timed."""
-    timer = TimedRunner(engine.decoder)
-    engine.decoder = timer
-
-    def recognize(length: int) -> tuple[int, list[float]]:
-        force_length(engine, length)
-        (result,) = engine.recognize([image])
-        return len(result.token_ids), list(timer.steps)
-
-    return time_lengths(config.key, timer.name, recognize, lengths, repeats, budget)
-
-
-def time_transformers(
-    reference: Path,
-    image: Image.Image,
-    lengths: Sequence[int],
-    repeats: int,
-    budget: float,
-    threads: int,
-) -> list[Timing]:
-    """The reference: image processor + `generate` with the KV cache, greedy, fp32."""
-    import torch
-    import transformers
-    from transformers import VisionEncoderDecoderModel, ViTImageProcessorPil
-
-    transformers.logging.set_verbosity_error()  # no notes about max_length
-    torch.set_num_threads(threads)
-    processor = ViTImageProcessorPil.from_pretrained(reference)  # as without torchvision
-    model = VisionEncoderDecoderModel.from_pretrained(reference).eval()
-    calls: list[float] = []
-    began_call: list[float] = []
-    model.decoder.register_forward_pre_hook(lambda *_: began_call.append(time.perf_counter()))
-    model.decoder.register_forward_hook(
-        lambda *_: calls.append(time.perf_counter() - began_call.pop())
-    )
-
-    def recognize(length: int) -> tuple[int, list[float]]:
-        calls.clear()
-        with torch.inference_mode():
-            pixels = processor(images=image, return_tensors="pt").pixel_values
-            tokens = model.generate(
-                pixels,
-                max_new_tokens=length - 1,
-                min_new_tokens=length - 1,
-                do_sample=False,
-                num_beams=1,
-            )
-        return tokens.shape[1], list(calls)
-
-    return time_lengths("a", "transformers", recognize, lengths, repeats, budget)
-
-
-@dataclass(frozen=True)
-class Launch:
-    """One `mathpad recognize` process: wall time from launch to exit, and its peak RSS."""
-
-    seconds: float
-    recognition_seconds: float
-    peak_rss_mb: float
-    tokens: int
-
-
-def launch(model_dir: Path, variant: str, image_path: Path, cache_home: Path) -> Launch:
-    """Run the CLI as a user does, with `cache_home` as its XDG cache (derived graphs)."""
-    command = [
-        str(Path(sys.executable).with_name("mathpad")), "recognize", "--json",
-        "--model", str(model_dir), "--variant", variant,
-        "--max-length", str(STARTUP_LENGTH), str(image_path),
-    ]  # fmt: skip
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    with tempfile.TemporaryFile() as output:
+def time_encoder(engine: Engine, image: Image.Image, repeats: int) -> float:
+    """Median seconds of preprocessing + encoder alone, the floor of any recognition."""
+    engine.encode([image])
+    runs = []
+    for _ in range(repeats):
         began = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage, not all children
-        seconds = time.perf_counter() - began
-        process.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        text = output.read().decode(errors="replace")
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{text}")
-    record = json.loads(text.strip().splitlines()[-1])
-    return Launch(seconds, record["seconds"], usage.ru_maxrss / 1024, len(record["token_ids"]))
+        engine.encode([image])
+        runs.append(time.perf_counter() - began)
+    return statistics.median(runs)
 
 
-def measure_startup(
-    model_dir: Path, image: Image.Image, variants: Sequence[str], repeats: int
-) -> dict[str, dict[str, object]]:
-    """First start (empty derived-graph cache), second start, and a warm in-process run."""
-    results: dict[str, dict[str, object]] = {}
-    with tempfile.TemporaryDirectory(prefix="mathpad-bench-") as folder:
-        image_path = Path(folder) / "image.png"
-        image.save(image_path)
-        for variant in variants:
-            cache_home = Path(folder) / f"cache-{variant}"
-            first = launch(model_dir, variant, image_path, cache_home)
-            second = [launch(model_dir, variant, image_path, cache_home) for _ in range(2)]
-            engine = Engine(
-                resolve_model(model_dir, variant), cache_dir=cache_home / "mathpad" / "graphs"
-            )
-            engine.recognize([image], max_length=STARTUP_LENGTH)  # warm-up
-            warm = []
-            for _ in range(repeats):
-                began = time.perf_counter()
-                engine.recognize([image], max_length=STARTUP_LENGTH)
-                warm.append(time.perf_counter() - began)
-            del engine
-            gc.collect()
-            results[variant] = {
-                "tokens": first.tokens,
-                "first_start_s": first.seconds,
-                "first_start_recognition_s": first.recognition_seconds,
-                "second_start_s": statistics.median(s.seconds for s in second),
-                "second_start_recognition_s": statistics.median(
-                    s.recognition_seconds for s in second
+def time_reference(
+    model: str,
+    kind: str,
+    folder: Path,
+    variant: str,
+    pixels: Path,
+    lengths: Sequence[int],
+    args: argparse.Namespace,
+) -> list[Timing]:
+    """(a) or (o) in the dev venv, through reference_worker.py."""
+    command = [
+        args.dev_python, str(Path(__file__).with_name("reference_worker.py")),
+        "--kind", kind, "--model", str(folder), "--variant", variant, "--pixels", str(pixels),
+        "--lengths", *map(str, lengths), "--repeats", str(args.repeats),
+        "--budget", str(args.budget), "--threads", str(args.threads),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    key = "a" if kind == "torch" else f"o{variant}"
+    label = "PyTorch generate fp32" if kind == "torch" else f"optimum with past {variant}"
+    decoder = "transformers" if kind == "torch" else "optimum"
+    return [
+        Timing(model, key, label, r["length"], None, decoder, r["runs"], r["steps"], r["others"])
+        for r in report["results"]
+    ]
+
+
+def batch_check(folder: Path, cache: Path, threads: int) -> list[dict[str, object]]:
+    """A batch of 4 images against one-by-one runs, for every variant the folder has."""
+    images = [test_image(seed) for seed in range(BATCH)]
+    rows = []
+    for variant in VARIANTS:
+        try:
+            files = resolve_model(folder, variant)
+        except Exception as error:  # a variant the folder lacks: say so, go on
+            rows.append({"variant": variant, "error": str(error)})
+            continue
+        engine = Engine(files, threads=threads, cache_dir=cache)
+        together = engine.recognize(images, max_length=LENGTH)
+        alone = [engine.recognize([image], max_length=LENGTH)[0] for image in images]
+        rows.append(
+            {
+                "variant": variant,
+                "decoder": engine.decoder.name,
+                "reason": engine.decoder.reason,
+                "batch_invariant": engine.decoder.batch_invariant,
+                "identical": all(
+                    t.token_ids == a.token_ids for t, a in zip(together, alone, strict=True)
                 ),
-                "warm_recognition_s": statistics.median(warm),
-                "peak_rss_first_start_mb": first.peak_rss_mb,
-                "peak_rss_second_start_mb": max(s.peak_rss_mb for s in second),
             }
-    return results
+        )
+        del engine
+        gc.collect()
+    return rows
 
 
 def machine() -> dict[str, object]:
     """What the figures were measured on."""
-    import torch
-    import transformers
-
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -328,173 +319,165 @@ def machine() -> dict[str, object]:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "onnxruntime": ort.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
         "numpy": np.__version__,
         "load_average_at_start": os.getloadavg(),
     }
 
 
-def targets(
-    timings: list[Timing], startup: dict[str, dict[str, object]]
-) -> list[dict[str, object]]:
-    """The project's speed and memory goals, each with its measured value."""
-    by = {(t.config, t.length): t for t in timings}
+def targets(timings: list[Timing], encoders: dict[tuple[str, str], float]) -> list[dict]:
+    """issue 12's goals per model, each with its measured value (None: not measured)."""
+    by = {(t.model, t.config, t.length, t.draft): t for t in timings}
     rows: list[dict[str, object]] = []
 
-    def add(name: str, value: float | None, limit: float) -> None:
-        met = None if value is None else value <= limit  # None: not measured in this run
-        rows.append({"target": name, "value": value, "limit": limit, "met": met})
+    def add(model: str, name: str, value: float | None, limit: float) -> None:
+        met = None if value is None else value <= limit
+        rows.append({"model": model, "target": name, "value": value, "limit": limit, "met": met})
 
-    for key, limit in (("d", 0.25), ("c", 0.6)):
-        if (key, 40) in by and ("a", 40) in by:
-            add(f"({key}) / (a) at 40 tokens", by[key, 40].median / by["a", 40].median, limit)
-    for key in ("c", "d"):
-        longest = max((t for t in timings if t.config == key), key=lambda t: t.length, default=None)
-        if longest is not None:
-            early, late = longest.step_ms(STEPS[0]), longest.step_ms(STEPS[1])
-            ratio = late / early if early and late else None
-            add(f"({key}) step {STEPS[1]} / step {STEPS[0]}", ratio, 1.3)
-    if "int8" in startup:
-        int8 = startup["int8"]
-        add("peak RSS of mathpad recognize int8, MB", float(int8["peak_rss_second_start_mb"]), 700)
-        rss = float(int8["peak_rss_first_start_mb"])
-        add("the same at first start (derives the graphs), MB", rss, 700)
-        second = float(int8["second_start_s"]) / float(int8["warm_recognition_s"])
-        add("int8 second start to result / warm recognition", second, 2.0)
+    def ratio(model: str, key: str, reference: str) -> float | None:
+        mine, theirs = by.get((model, key, LENGTH, None)), by.get((model, reference, LENGTH, None))
+        return mine.median / theirs.median if mine and theirs else None
+
+    for model in dict.fromkeys(t.model for t in timings):
+        add(model, "int8 cold / PyTorch", ratio(model, "d", "a"), 0.40)
+        add(model, "int8 cold / optimum-with-past int8", ratio(model, "d", "oint8"), 0.8)
+        add(model, "fp32 cold / PyTorch", ratio(model, "c", "a"), 0.85)
+        full = by.get((model, "d", LENGTH, DRAFTS[-1]))
+        encoder = encoders.get((model, "int8"))
+        if full and encoder is not None:
+            add(model, "int8 with a fully right draft - encoder, s", full.median - encoder, 0.10)
+        for key in ("c", "d"):
+            long = by.get((model, key, LONG, None))
+            early, late = (long.step_ms(s) for s in STEPS) if long else (None, None)
+            value = late / early if early and late else None
+            add(model, f"({key}) step {STEPS[1]} / step {STEPS[0]}", value, 1.15)
     return rows
 
 
-def print_report(
-    timings: list[Timing],
-    startup: dict[str, dict[str, object]],
-    goals: list[dict[str, object]],
-    lengths: Sequence[int],
-) -> None:
-    by = {(t.config, t.length): t for t in timings}
+def print_report(timings: list[Timing], encoders: dict, batches: dict, goals: list[dict]) -> None:
     print(
-        "\nEnd to end, image to tokens, median seconds (x = ratio to (a); n = runs; "
-        f"* = other processes used {BUSY:.0%} or more of the cores meanwhile)"
+        f"\nEnd to end, image to tokens, median seconds at {LENGTH} tokens (x = ratio to (a) of "
+        f"the same model; n = runs; * = others used {BUSY:.0%}+ of the cores meanwhile)"
     )
-    print(f"{'config':<46}" + "".join(f"{f'{n} tokens':>20}" for n in lengths))
-    for config in CONFIGS:
-        cells = []
-        for n in lengths:
-            t, ref = by.get((config.key, n)), by.get(("a", n))
-            ratio = f" {t.median / ref.median:.2f}x" if t and ref else ""
-            busy = "*" if t and t.others >= BUSY else ""
-            cells.append(f"{t.median:.2f}s{ratio} n={len(t.runs)}{busy}" if t else "-")
-        decoder = next((t.decoder for t in timings if t.config == config.key), "-")
-        name = f"({config.key}) {config.label} [{decoder}]"
-        print(f"{name:<46}" + "".join(f"{c:>20}" for c in cells))
-    longest = max(lengths)
-    print(f"\nDecoder step, ms (median of 5 steps around it, at {longest} tokens); "
-          "outside decoder = preprocessing + encoder + search, s")  # fmt: skip
-    print(f"{'config':<10}{'step 10':>10}{'step 100':>10}{'ratio':>8}{'outside':>10}")
-    for config in CONFIGS:
-        t = by.get((config.key, longest))
-        if t is None:
-            continue
-        early, late = t.step_ms(STEPS[0]), t.step_ms(STEPS[1])
-        ratio = f"{late / early:.2f}" if early and late else "-"
-        shown = [f"{ms:.1f}" if ms else "-" for ms in (early, late)]
-        print(
-            f"({config.key}){'':<7}{shown[0]:>10}{shown[1]:>10}{ratio:>8}"
-            f"{t.outside_decoder():>10.2f}"
-        )
-    if startup:
-        print(f"\nmathpad recognize at {STARTUP_LENGTH} tokens: wall s from launch, peak RSS MB")
-        for variant, row in startup.items():
-            print(
-                f"{variant:<6} first start {row['first_start_s']:.2f}s "
-                f"(RSS {row['peak_rss_first_start_mb']:.0f}), "
-                f"second start {row['second_start_s']:.2f}s "
-                f"(RSS {row['peak_rss_second_start_mb']:.0f}), "
-                f"warm in-process {row['warm_recognition_s']:.2f}s"
-            )
+    for model in dict.fromkeys(t.model for t in timings):
+        reference = next((t for t in timings if (t.model, t.config, t.length) ==
+                          (model, "a", LENGTH)), None)  # fmt: skip
+        print(f"\n{model}")
+        print(f"  {'config':<44}{'draft':>6}{'median':>9}{'x (a)':>7}{'n':>3}  notes")
+        for t in timings:
+            if t.model != model or t.length != LENGTH:
+                continue
+            x = f"{t.median / reference.median:.2f}" if reference else "-"
+            draft = "-" if t.draft is None else str(t.draft)
+            notes = "*" if t.others >= BUSY else ""
+            if t.accepted is not None:
+                notes += f" kept {t.accepted}, same tokens: {t.same_tokens}"
+            name = f"({t.config}) {t.label} [{t.decoder}]"
+            print(f"  {name:<44}{draft:>6}{t.median:>8.3f}s{x:>7}{len(t.runs):>3}  {notes}")
+        for (m, variant), seconds in encoders.items():
+            if m == model:
+                print(f"  preprocessing + encoder alone, {variant}: {seconds:.3f}s")
+        for t in timings:
+            if t.model == model and t.length == LONG:
+                early, late = (t.step_ms(s) for s in STEPS)
+                shown = [f"{v:.1f}" if v else "-" for v in (early, late)]
+                print(f"  ({t.config}) at {LONG} tokens: {t.median:.2f}s; step 10 {shown[0]} ms, "
+                      f"step 100 {shown[1]} ms")  # fmt: skip
+        for row in batches.get(model, []):
+            verdict = row.get("identical", row.get("error"))
+            print(f"  batch of {BATCH} == one by one, {row['variant']}: {verdict} "
+                  f"[{row.get('decoder', '-')}]")  # fmt: skip
     print("\nTargets")
     for goal in goals:
         value = goal["value"]
-        shown = f"{value:.2f}" if isinstance(value, float) else "-"
+        shown = f"{value:.3f}" if isinstance(value, float) else "-"
         verdict = {True: "met   ", False: "MISSED", None: "n/a   "}[goal["met"]]
-        print(f"  {verdict} {goal['target']}: {shown} "
+        print(f"  {verdict} {Path(goal['model']).name}: {goal['target']}: {shown} "
               f"(limit {goal['limit']})")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print the table, write results/bench_recognize.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="hub-layout folder")
-    parser.add_argument(
-        "--reference", type=Path, default=None,
-        help="the PyTorch model for (a), saved with save_pretrained (default MODEL/pytorch)",
-    )  # fmt: skip
-    parser.add_argument("--lengths", type=int, nargs="+", default=[20, 40, 80, 128])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per length (at most)")
-    parser.add_argument(
-        "--budget", type=float, default=60.0,
-        help="seconds per configuration and length after which no further run starts",
-    )  # fmt: skip
+    parser.add_argument("--models", type=Path, nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--past", type=Path, default=DEFAULT_PAST, help="optimum-with-past model")
+    parser.add_argument("--past-for", default="full-optimum", help="which model (o) belongs to")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="derived graphs")
+    parser.add_argument("--dev-python", default=DEV_PYTHON, help="interpreter with torch/optimum")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (at most)")
+    parser.add_argument("--budget", type=float, default=40.0, help="seconds per figure")
     parser.add_argument("--threads", type=int, default=2, help="torch and onnxruntime threads")
-    parser.add_argument("--configs", default="abcde", help="which of (a)-(e) to run")
-    parser.add_argument("--no-startup", action="store_true", help="skip the subprocess runs")
+    parser.add_argument("--configs", default="aobecd", help="which of (a) (o) (b) (e) (c) (d)")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch check")
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_recognize.json")
     args = parser.parse_args(argv)
-    model_dir = args.model.expanduser()
-    reference = (args.reference or model_dir / "pytorch").expanduser()
     image = test_image()
     info = machine()
-
-    startup = {}
-    if not args.no_startup:  # first, while this process holds no model
-        startup = measure_startup(model_dir, image, ("int8", "fp32"), args.repeats)
-        print(json.dumps(startup, indent=2), file=sys.stderr, flush=True)
-
     timings: list[Timing] = []
-    with tempfile.TemporaryDirectory(prefix="mathpad-bench-graphs-") as cache:
-        for config in CONFIGS:
-            if config.key not in args.configs:
-                continue
-            print(f"({config.key}) {config.label} ...", file=sys.stderr, flush=True)
-            if config.decode == "transformers":
-                timings += time_transformers(
-                    reference, image, args.lengths, args.repeats, args.budget, args.threads
+    encoders: dict[tuple[str, str], float] = {}
+    batches: dict[str, list[dict[str, object]]] = {}
+    with tempfile.TemporaryDirectory(prefix="mathpad-bench-") as folder:
+        for model_dir in args.models:
+            model = str(model_dir)
+            pixels = Path(folder) / "pixels.npy"
+            if "a" in args.configs:
+                print(f"{model} (a) ...", file=sys.stderr, flush=True)
+                engine = Engine(resolve_model(model_dir, "fp32"), decode="plain")
+                np.save(pixels, engine.pixel_values([image]))
+                del engine
+                timings += time_reference(
+                    model, "torch", model_dir / "pytorch", "fp32", pixels, [LENGTH], args
                 )
+            if "o" in args.configs and model_dir.name == args.past_for:
+                for variant in ("fp32", "int8"):
+                    print(f"{model} (o) {variant} ...", file=sys.stderr, flush=True)
+                    timings += time_reference(
+                        model, "optimum-past", args.past, variant, pixels, [LENGTH], args
+                    )
+            plan = [
+                ("b", "plain ONNX fp32", "fp32", "plain", [LENGTH], ()),
+                ("e", "plain ONNX int8", "int8", "plain", [LENGTH], ()),
+                ("c", "mathpad fp32", "fp32", "auto", [LENGTH, LONG], DRAFTS),
+                ("d", "mathpad int8", "int8", "auto", [LENGTH, LONG], DRAFTS),
+            ]
+            for key, label, variant, decode, lengths, drafts in plan:
+                if key not in args.configs:
+                    continue
+                print(f"{model} ({key}) {label} ...", file=sys.stderr, flush=True)
+                engine = Engine(
+                    resolve_model(model_dir, variant),
+                    decode=decode,  # type: ignore[arg-type]
+                    threads=args.threads,
+                    cache_dir=args.cache,
+                )
+                if decode == "auto":
+                    encoders[model, variant] = time_encoder(engine, image, args.repeats)
+                timings += time_engine(
+                    model, engine, key, label, image, lengths, drafts, args.repeats, args.budget
+                )
+                del engine  # hold one model at a time
                 gc.collect()
-                continue
-            engine = Engine(
-                resolve_model(model_dir, config.variant),
-                decode="plain" if config.decode == "plain" else "auto",
-                threads=args.threads,
-                cache_dir=Path(cache),
-            )
-            timings += time_engine(engine, config, image, args.lengths, args.repeats, args.budget)
-            del engine  # hold one model at a time
-            gc.collect()
-
-    goals = targets(timings, startup)
-    print_report(timings, startup, goals, args.lengths)
+            if not args.no_batch:
+                print(f"{model} batch check ...", file=sys.stderr, flush=True)
+                batches[model] = batch_check(model_dir, args.cache, args.threads)
+    goals = targets(timings, encoders)
+    print_report(timings, encoders, batches, goals)
     info["load_average_at_end"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    reference = {t.length: t.median for t in timings if t.config == "a"}
     report = {
         "command": [Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])],
-        "model": str(model_dir),
         "machine": info,
-        "configs": {c.key: dataclasses.asdict(c) for c in CONFIGS},
-        "end_to_end": [
+        "timings": [
             {
                 **dataclasses.asdict(t),
                 "median_s": t.median,
-                "ratio_to_a": t.median / reference[t.length] if t.length in reference else None,
                 "step_ms": {str(s): t.step_ms(s) for s in STEPS},
-                "outside_decoder_s": t.outside_decoder(),
             }
             for t in timings
         ],
-        "startup": startup,
+        "encoder_s": {f"{Path(m).name}/{v}": s for (m, v), s in encoders.items()},
+        "batch_of_4_equals_one_by_one": batches,
         "targets": goals,
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0

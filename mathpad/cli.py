@@ -100,7 +100,30 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
     _add_model_check_commands(model_commands)
     _add_history_commands(commands)
+    _cache_commands(commands)
     return parser
+
+
+def _cache_commands(commands: argparse._SubParsersAction) -> None:
+    cache = commands.add_parser("cache", help="manage mathpad's own caches")
+    actions = cache.add_subparsers(title="cache commands", metavar="ACTION", required=True)
+    clear = actions.add_parser("clear", help="remove the derived decoder graphs and saved copies")
+    clear.set_defaults(run=_cache_clear)
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    """Everything under the graph cache goes; the next start derives again (seconds)."""
+    from mathpad.model.derive import clear_cache
+    from mathpad.model.store import graph_cache_dir
+
+    folder = graph_cache_dir()
+    try:
+        freed = clear_cache(folder)
+    except OSError as error:
+        print(f"mathpad: cannot clear {folder}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"removed {freed / 1e6:.1f} MB from {folder}")
+    return 0
 
 
 def _max_length(text: str) -> int:

@@ -71,7 +71,7 @@ _QUINT8_OPS = ("Conv", "GroupQueryAttention", "MultiHeadAttention")
 
 def default_optimum_python() -> str:
     """Interpreter with optimum 1.26 and transformers 4.x (`MATHPAD_OPTIMUM_PYTHON` overrides)."""
-    return os.environ.get("MATHPAD_OPTIMUM_PYTHON", "/work/venv-optimum/bin/python")
+    return os.environ.get("MATHPAD_OPTIMUM_PYTHON", "/work/venvs/optimum/bin/python")
 
 
 def export_optimum(model_dir: Path, out_dir: Path, python: str) -> None:

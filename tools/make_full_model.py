@@ -8,10 +8,16 @@ and the benchmarks run on it as on the real thing. Its tokens are meaningless.
     DIR/pytorch/   the PyTorch reference (save_pretrained), tokenizer and preprocessor
     DIR/           the hub layout: json and tokenizer files, onnx/{encoder,decoder}_model*.onnx
 
+`--exporter optimum` makes the ONNX files the hub's way: optimum 1.26.1's export (task
+image-to-text), onnxslim on each graph, then transformers.js's quantization; the default,
+`torch`, exports with torch.onnx.export under optimum's names. The two differ in graph shape
+(onnxslim folds and fuses), which is what the graph derivation must cope with.
+
 Idempotent: what exists is kept, and each piece appears whole or not at all, so a rerun (or
 a run after an interruption) only adds what is missing.
 
-    .venv/bin/python tools/make_full_model.py [--out DIR] [--variants int8 uint8 quantized]
+    /work/venvs/optimum/bin/python tools/make_full_model.py [--out DIR] [--exporter optimum]
+        [--variants int8 uint8 quantized]
 """
 
 from __future__ import annotations
@@ -19,15 +25,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import onnx
+import onnxslim
 import torch
 from fixture_model import FixtureSpec, _config, write_preprocessor_config
 from fixture_tokenizer import latex_corpus, save_tokenizer_files, train_tokenizer
-from hub_export import PARTS, VARIANTS, export_torch, write_variants
+from hub_export import PARTS, VARIANTS, Exporter, export_optimum, export_torch, write_variants
 from transformers import VisionEncoderDecoderModel
 
 DEFAULT_OUT = Path("~/.cache/mathpad-dev/full-model").expanduser()
@@ -80,12 +89,20 @@ def save_processor(folder: Path) -> None:
             save_tokenizer_files(train_tokenizer(corpus, FULL.vocab_size), staging)
 
 
-def save_onnx(reference: Path, out: Path, variants: Iterable[str]) -> None:
-    """fp32 encoder and decoder exported like optimum does, then the quantized variants."""
+def save_onnx(
+    reference: Path, out: Path, variants: Iterable[str], exporter: Exporter, python: str
+) -> None:
+    """fp32 encoder and decoder (by `exporter`), then the quantized variants."""
     onnx_dir = out / "onnx"
     if not all((onnx_dir / f"{part}.onnx").is_file() for part in PARTS):
         with _staging(out) as staging:
-            export_torch(reference, staging)
+            if exporter == "optimum":
+                export_optimum(reference, staging, python)
+                for part in PARTS:  # transformers.js's convert.py slims before it quantizes
+                    path = staging / "onnx" / f"{part}.onnx"
+                    onnx.save(onnxslim.slim(onnx.load(str(path))), str(path))
+            else:
+                export_torch(reference, staging)
     for variant in variants:
         if all((onnx_dir / f"{part}_{variant}.onnx").is_file() for part in PARTS):
             continue
@@ -124,12 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         "--variants", nargs="*", default=["int8", "uint8", "quantized"], choices=VARIANTS,
         help="variants to add besides fp32 (default: the 8-bit ones, each under a minute)",
     )  # fmt: skip
+    parser.add_argument("--exporter", choices=("torch", "optimum"), default="torch")
+    parser.add_argument(
+        "--optimum-python", default=sys.executable,
+        help="interpreter with optimum 1.26.1 and transformers 4.52 (default: this one)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     out = args.out.expanduser()
     reference = out / "pytorch"
     save_reference(reference)
     save_processor(reference)
-    save_onnx(reference, out, args.variants)
+    save_onnx(reference, out, args.variants, args.exporter, args.optimum_python)
     print(out)
     return 0
 

@@ -29,8 +29,9 @@ from mathpad.errors import Cancelled, InputError, ModelError
 from mathpad.model.diagnose import load_session
 from mathpad.model.generation import GenerationSettings, load_generation_settings
 from mathpad.model.preprocess import PreprocessConfig, preprocess
-from mathpad.model.runners import DecoderRunner, PlainDecoder, SessionFactory, make_session
+from mathpad.model.runners import DecoderRunner, PlainDecoder
 from mathpad.model.search import Decoded, beam, greedy
+from mathpad.model.sessions import SessionFactory, make_session
 from mathpad.model.store import ModelFiles
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ class TokenInfo:
     prob: float  # its softmax probability
     start: int  # its characters are Recognition.latex[start:end] (end == start if none)
     end: int
-    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first
+    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first;
+    # a special token's text is "" (as batch_decode skips it)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class Engine:
     ) -> None:
         self.files = files
         self._preprocess = PreprocessConfig.from_file(files.root / "preprocessor_config.json")
-        self._max_positions = _max_positions(files.root / "config.json")
+        decoder_config = _decoder_config(files.root / "config.json")
+        self._max_positions = int(decoder_config.get("max_position_embeddings", 512))
         settings = load_generation_settings(
             files.root / "config.json", files.file("generation_config.json")
         )
@@ -123,7 +126,10 @@ class Engine:
         # the reference does; stopping at its last position gives the same tokens up to there.
         self.settings = replace(settings, max_length=min(settings.max_length, self._max_positions))
         self._tokenizer = _load_tokenizer(files.root / "tokenizer.json")
-        self._vocab = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        self._vocab = int(
+            decoder_config.get("vocab_size")
+            or self._tokenizer.get_vocab_size(with_added_tokens=True)
+        )
         self._dynamic = files.variant in DYNAMIC_VARIANTS
 
         optimized = cache_dir / "optimized" if cache_dir is not None else None
@@ -139,7 +145,13 @@ class Engine:
         with ThreadPoolExecutor(2) as pool:
             encoder = pool.submit(open_session, files.encoder)
             decoder = pool.submit(
-                _open_decoder, files.decoder, open_session, decode, cache_dir, not self._dynamic
+                _open_decoder,
+                files.decoder,
+                open_session,
+                decode,
+                cache_dir,
+                threads,
+                not self._dynamic,
             )
             self._encoder = encoder.result()
             self.decoder: DecoderRunner = decoder.result()
@@ -188,16 +200,14 @@ class Engine:
             count = len(images[batch])
             began = time.perf_counter()
             with self._cancellable(cancel) as options:
-                state = self.decoder.start(
-                    self._encode(images[batch], options), run_options=options
-                )
+                state = self.decoder.start(self.encode(images[batch], options), run_options=options)
                 decoded = greedy(
                     state,
                     count,
                     settings,
                     drafts=drafts[batch],
                     forced=forced[batch],
-                    check=cancel.check if cancel else _never,
+                    check=cancel.check if cancel else None,
                 )
             seconds = (time.perf_counter() - began) / count
             results += [self._recognition(d, seconds) for d in decoded]
@@ -212,7 +222,12 @@ class Engine:
         max_length: int | None = None,
         cancel: Cancel | None = None,
     ) -> list[Recognition]:
-        """The k (default: width) best distinct sequences, best score first; width 1 is greedy."""
+        """The k (default: width) best distinct sequences, best score first; width 1 is greedy.
+
+        The hypotheses share one batch: with a runner that is not batch invariant (a
+        per-tensor quantized graph) they are alternatives, not exactly what each would score
+        alone.
+        """
         settings = self.generation(max_length)
         k = width if k is None else k
         if not 1 <= width <= MAX_BEAM_WIDTH or not 1 <= k <= width:
@@ -222,10 +237,8 @@ class Engine:
             )
         began = time.perf_counter()
         with self._cancellable(cancel) as options:
-            state = self.decoder.start(self._encode([image], options), run_options=options)
-            found = beam(
-                state, settings, width=width, k=k, check=cancel.check if cancel else _never
-            )
+            state = self.decoder.start(self.encode([image], options), run_options=options)
+            found = beam(state, settings, width=width, k=k, check=cancel.check if cancel else None)
         seconds = time.perf_counter() - began
         return [self._recognition(d, seconds) for d in found]
 
@@ -266,7 +279,9 @@ class Engine:
                 raise Cancelled("the recognition was cancelled") from error
             raise
 
-    def _encode(self, images: Sequence[Image.Image], options: ort.RunOptions | None) -> np.ndarray:
+    def encode(
+        self, images: Sequence[Image.Image], options: ort.RunOptions | None = None
+    ) -> np.ndarray:
         """Encoder states; a dynamically quantized encoder sees one image per run."""
         pixels = self.pixel_values(images)
         rows = [pixels[i : i + 1] for i in range(len(images))] if self._dynamic else [pixels]
@@ -301,10 +316,6 @@ class Engine:
         )
 
 
-def _never() -> None:
-    return None
-
-
 def _common_prefix(a: str, b: str) -> int:
     """How many leading characters two strings share (a partial UTF-8 tail shares none)."""
     limit = min(len(a), len(b))
@@ -316,26 +327,26 @@ def _open_decoder(
     open_session: SessionFactory,
     decode: Decode,
     cache_dir: Path | None,
-    batch_invariant: bool,
+    threads: int | None,
+    plain_batch_invariant: bool,
 ) -> DecoderRunner:
     """The fastest runner that passed its checks, or the plain one when asked or needed.
 
     The published graph is only opened when the plain runner is used: a fast runner built
-    from cached derived graphs starts without it.
+    from cached derived graphs starts without it. Derived graphs quantize per row, if at all;
+    the published graph of a dynamically quantized variant does not (`plain_batch_invariant`).
     """
     reason = "asked for (--decode plain)" if decode == "plain" else "no graph cache folder"
     if decode == "auto" and cache_dir is not None:
-        from mathpad.model.fast_decoder import open_fast_decoder
+        from mathpad.model.derive import open_fast_decoder
 
-        fast = open_fast_decoder(
-            path, cache_dir=cache_dir, make_session=open_session, batch_invariant=batch_invariant
-        )
+        fast = open_fast_decoder(path, cache_dir=cache_dir, threads=threads)
         if not isinstance(fast, str):
             return fast
         reason = fast
     session = open_session(path)
     _check_decoder(session, path)
-    return PlainDecoder(session, batch_invariant=batch_invariant, reason=reason)
+    return PlainDecoder(session, batch_invariant=plain_batch_invariant, reason=reason)
 
 
 def _load_tokenizer(path: Path) -> Tokenizer:
@@ -347,10 +358,11 @@ def _load_tokenizer(path: Path) -> Tokenizer:
         ) from error
 
 
-def _max_positions(config_path: Path) -> int:
+def _decoder_config(config_path: Path) -> dict:
+    """The decoder's part of config.json (generation settings have read and checked it)."""
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    decoder = config.get("decoder", {})
-    return int(decoder.get("max_position_embeddings", 512))
+    decoder = config.get("decoder")
+    return decoder if isinstance(decoder, dict) else {}
 
 
 def _describe(args: Sequence[ort.NodeArg]) -> str:

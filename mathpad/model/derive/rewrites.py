@@ -5,8 +5,11 @@ each step recomputes every position and the cross-attention keys and values of e
 state. The rewrites below split that graph into a one-off `prepare` graph (everything that
 depends only on the encoder states, down to the cross-attention heads) and a per-step `step`
 graph, which at the "cached" level takes the self-attention keys and values of the earlier
-tokens and processes only the newest one. They rely on the structure `graph_analysis` finds,
-never on node names. Whether a rewrite is right is decided by `graph_verify`, never assumed.
+tokens and processes only the T new ones under their causal mask. In dynamically quantized
+graphs every activation is quantized per row (per image and token) instead of over the whole
+tensor, so a row's result never depends on the rest of the batch. They rely on the structure
+`analysis` finds, never on node names. Whether a rewrite is right is decided by `verify`,
+never assumed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from mathpad.model.graph_analysis import DataFlow, DerivationError, Layout, analyse
+from mathpad.model.derive.analysis import DataFlow, DerivationError, Layout, analyse
+from mathpad.model.derive.rowquant import quantize_per_row
 
 __all__ = [
     "DERIVATION_VERSION",
@@ -29,7 +33,7 @@ __all__ = [
     "derive",
 ]
 
-DERIVATION_VERSION = 1
+DERIVATION_VERSION = 2  # 2: per-row quantization, T new tokens per cached step
 LEVELS = ("cached", "hoisted")  # fastest first
 
 _PREFIX = "mathpad/"  # no exporter names a tensor like this
@@ -46,6 +50,7 @@ class StepSignature:
     past: tuple[str, ...]  # cache inputs of `step`; empty when only hoisted
     present: tuple[str, ...]  # cache outputs of `step`, in the order of `past`
     max_length: int  # longest token sequence the position table can embed
+    new_tokens: str | None = None  # hoisted: int64 [1], how many last positions get logits
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,15 @@ def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
     flow = DataFlow(model.graph)
     layout = analyse(flow)
-    _split_heads_by_encoder_batch(flow, layout)
-    flow.sort()
     precision = Precision(
         float16=any(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer),
         dynamic_int8=any(node.op_type == "DynamicQuantizeLinear" for node in flow.nodes),
     )
+    new_tokens = _slice_last_positions(flow, layout.lm_head) if level == "hoisted" else None
+    if precision.dynamic_int8:
+        quantize_per_row(flow, _opset(model))
+    _split_heads_by_encoder_batch(flow, layout)
+    flow.sort()
     from_ids = flow.downstream([layout.ids])
     encoder_only = flow.downstream([layout.states]) - from_ids
     per_step = [node for node in flow.nodes if not set(node.output) <= encoder_only]
@@ -90,14 +98,14 @@ def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
         raise DerivationError("no per-token node reads anything computed from the encoder")
     prepare = _prepare_model(model, flow, layout.states, cross)
     flow.nodes = per_step
-    if level == "hoisted":  # a cached step has one position; unsliced, int8 keeps its fusion
-        _slice_last_position(flow, layout.lm_head)
     inputs = [flow.inputs[layout.ids], *(_value_info(flow, name) for name in cross)]
+    if new_tokens is not None:
+        inputs.append(helper.make_tensor_value_info(new_tokens, TensorProto.INT64, [1]))
     outputs = [model.graph.output[0]]
     past: list[str] = []
     present: list[str] = []
     if level == "cached":
-        past, present = _add_self_attention_cache(flow, layout)
+        past, present = _add_self_attention_cache(flow, layout, _opset(model))
         key_type = flow.elem_type(layout.self_attention[0].key)
         shape = ["batch", "past_sequence", layout.width]
         inputs += [helper.make_tensor_value_info(name, key_type, shape) for name in past]
@@ -111,6 +119,7 @@ def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
         past=tuple(past),
         present=tuple(present),
         max_length=layout.max_length,
+        new_tokens=new_tokens,
     )
     return DerivedGraphs(level, prepare, model, signature, precision)
 
@@ -192,32 +201,42 @@ def _rewire(flow: DataFlow, old: str, new: str, keep: onnx.NodeProto) -> None:
                     node.input[i] = new
 
 
-def _slice_last_position(flow: DataFlow, lm_head: onnx.NodeProto) -> None:
-    """Only the last row reaches the vocabulary projection.
+def _slice_last_positions(flow: DataFlow, lm_head: onnx.NodeProto) -> str:
+    """Only the last T rows reach the vocabulary projection; returns the name of T's input.
 
-    The slice goes on the head's own activation input: in int8 that is the already
-    quantized tensor, so its scale still comes from every row, as in the original.
+    In a quantized graph the slice goes before the head's quantization, which is per row
+    once `quantize_per_row` has run, so the kept rows are quantized as they would be anyway.
     """
-    source, sliced = lm_head.input[0], f"{_PREFIX}last_position"
-    bounds = {"starts": -1, "ends": np.iinfo(np.int64).max, "axes": 1}
-    for key, value in bounds.items():
-        flow.graph.initializer.append(
-            numpy_helper.from_array(np.array([value], np.int64), f"{_PREFIX}{key}")
-        )
-    lm_head.input[0] = sliced
-    flow.nodes.append(
-        helper.make_node("Slice", [source, *(f"{_PREFIX}{k}" for k in bounds)], [sliced])
+    head_input = flow.producer.get(lm_head.input[0])
+    quantized = head_input is not None and head_input.op_type == "DynamicQuantizeLinear"
+    reader = head_input if quantized else lm_head
+    source, sliced, count = reader.input[0], f"{_PREFIX}last_positions", f"{_PREFIX}new_tokens"
+    for key, value in {"ends": np.iinfo(np.int64).max, "axes": 1}.items():
+        flow.add_initializer(np.array([value], np.int64), f"{_PREFIX}{key}")
+    starts = f"{_PREFIX}starts"
+    reader.input[0] = sliced
+    flow.add(
+        helper.make_node("Neg", [count], [starts]),
+        helper.make_node("Slice", [source, starts, f"{_PREFIX}ends", f"{_PREFIX}axes"], [sliced]),
     )
+    return count
 
 
-def _add_self_attention_cache(flow: DataFlow, layout: Layout) -> tuple[list[str], list[str]]:
-    """Feed past K/V per layer, process the newest token, return the grown K/V.
+def _opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 14)
+
+
+def _add_self_attention_cache(
+    flow: DataFlow, layout: Layout, opset: int
+) -> tuple[list[str], list[str]]:
+    """Feed past K/V per layer, process the T new tokens, return the grown K/V.
 
     Past rows are concatenated onto the [batch, seq, d_model] projection outputs; the head
     split reshapes use -1 and the scores take the source length from K, so nothing else
-    needs rewiring. With one new token the causal mask collapses to a single zero. The
-    position Range (int64 in every export) is shifted by the past length, read from the
-    first past tensor.
+    needs rewiring but the mask: the graph's causal mask is [T, T], the scores are
+    [T, past + T], so each self-attention block gets a mask that lets new token i see the
+    past and new tokens up to i. The position Range (int64 in every export) is shifted by the
+    past length, read from the first past tensor.
     """
     past, present = [], []
     for layer, block in enumerate(layout.self_attention):
@@ -230,15 +249,47 @@ def _add_self_attention_cache(flow: DataFlow, layout: Layout) -> tuple[list[str]
             past.append(past_name)
             present.append(grown)
     length = f"{_PREFIX}past_length"
-    flow.graph.initializer.append(numpy_helper.from_array(np.array(1, np.int64), f"{length}/axis"))
+    one = flow.add_initializer(np.array(1, np.int64), f"{length}/axis")
     shape = helper.make_node("Shape", [past[0]], [f"{length}/shape"])
-    gather = helper.make_node("Gather", [f"{length}/shape", f"{length}/axis"], [length])
+    gather = helper.make_node("Gather", [f"{length}/shape", one], [length])
     flow.nodes += [shape, gather]
     shifted = f"{_PREFIX}positions"
     add = helper.make_node("Add", [layout.position_range, length], [shifted])
     _rewire(flow, layout.position_range, shifted, keep=add)
     flow.nodes.append(add)
+    _add_causal_mask(flow, layout, length, opset)
     return past, present
+
+
+def _add_causal_mask(flow: DataFlow, layout: Layout, past_length: str, opset: int) -> None:
+    """mask[i, j] = 0 where key j <= past + i, else the dtype's lowest value (as exported)."""
+    masks = [block.mask for block in layout.self_attention if block.mask is not None]
+    if len(masks) != len(layout.self_attention):
+        raise DerivationError("a self-attention block adds no causal mask to its scores")
+    name = f"{_PREFIX}causal"
+    zero = flow.add_initializer(np.array(0, np.int64), f"{name}/zero")
+    step = flow.add_initializer(np.array(1, np.int64), f"{name}/step")
+    column = flow.add_initializer(np.array([1], np.int64), f"{name}/column_axis")
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(flow.elem_type(masks[0][0].output[0]))
+    visible = flow.add_initializer(np.array(0, dtype), f"{name}/visible")
+    hidden = flow.add_initializer(np.array(np.finfo(dtype).min, dtype), f"{name}/hidden")
+    unsqueeze = (
+        helper.make_node("Unsqueeze", [f"{name}/queries", column], [f"{name}/rows"])
+        if opset >= 13
+        else helper.make_node("Unsqueeze", [f"{name}/queries"], [f"{name}/rows"], axes=[1])
+    )
+    flow.nodes += [
+        helper.make_node("Shape", [layout.ids], [f"{name}/ids_shape"]),
+        helper.make_node("Gather", [f"{name}/ids_shape", f"{past_length}/axis"], [f"{name}/new"]),
+        helper.make_node("Add", [past_length, f"{name}/new"], [f"{name}/total"]),
+        helper.make_node("Range", [past_length, f"{name}/total", step], [f"{name}/queries"]),
+        helper.make_node("Range", [zero, f"{name}/total", step], [f"{name}/keys"]),
+        unsqueeze,
+        helper.make_node("LessOrEqual", [f"{name}/keys", f"{name}/rows"], [f"{name}/allowed"]),
+        helper.make_node("Where", [f"{name}/allowed", visible, hidden], [name]),
+    ]
+    for add, index in masks:
+        add.input[index] = name
 
 
 def _replace_nodes(

@@ -20,6 +20,13 @@ from onnx import TensorProto, numpy_helper
 _LAYOUT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity"}
 _MATMUL_OPS = {"MatMul", "MatMulInteger", "MatMulNBits", "MatMulBnb4"}
 _INDEX_OPS = {"Expand", "Unsqueeze", "Squeeze", "Reshape", "Cast"}
+# Constant's scalar and list attributes: numpy type and AttributeProto field.
+_CONSTANT_FORMS = {
+    "value_int": (np.int64, "i"),
+    "value_ints": (np.int64, "ints"),
+    "value_float": (np.float32, "f"),
+    "value_floats": (np.float32, "floats"),
+}
 _BOOL_OPS = {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or"}
 
 
@@ -41,6 +48,20 @@ class DataFlow:
                 self.consumers[name].append(node)
         self.initializers = {tensor.name: tensor for tensor in graph.initializer}
         self.inputs = {value.name: value for value in graph.input}
+
+    def add(self, *nodes: onnx.NodeProto) -> None:
+        """Append new nodes (call `sort` before relying on the order)."""
+        for node in nodes:
+            self.nodes.append(node)
+            self.producer.update((name, node) for name in node.output if name)
+            for name in node.input:
+                self.consumers[name].append(node)
+
+    def add_initializer(self, value: np.ndarray, name: str) -> str:
+        tensor = numpy_helper.from_array(value, name)
+        self.graph.initializer.append(tensor)
+        self.initializers[name] = tensor
+        return name
 
     def downstream(self, sources: Iterable[str]) -> set[str]:
         """Every tensor computed from `sources` (graph nodes are in topological order)."""
@@ -78,11 +99,18 @@ class DataFlow:
         return kept[::-1]
 
     def constant(self, name: str) -> np.ndarray | None:
+        """The value of an initializer or Constant node (any of its value attributes)."""
         if name in self.initializers:
             return numpy_helper.to_array(self.initializers[name])
         node = self.producer.get(name)
-        if node is not None and node.op_type == "Constant" and node.attribute[0].name == "value":
-            return numpy_helper.to_array(node.attribute[0].t)
+        if node is None or node.op_type != "Constant":
+            return None
+        for attribute in node.attribute:
+            if attribute.name == "value":
+                return numpy_helper.to_array(attribute.t)
+            if attribute.name in _CONSTANT_FORMS:
+                dtype, field = _CONSTANT_FORMS[attribute.name]
+                return np.array(getattr(attribute, field), dtype)
         return None
 
     def elem_type(self, name: str) -> int:
@@ -98,8 +126,10 @@ class DataFlow:
             if op == "Cast":
                 return attributes["to"].i
             if op in {"Constant", "ConstantOfShape"}:
-                value = attributes.get("value")
-                return value.t.data_type if value is not None else TensorProto.FLOAT
+                if "value" in attributes:
+                    return attributes["value"].t.data_type
+                ints = {"value_int", "value_ints"} & set(attributes)
+                return TensorProto.INT64 if ints else TensorProto.FLOAT
             if op == "DynamicQuantizeLinear":
                 return (TensorProto.UINT8, TensorProto.FLOAT, TensorProto.UINT8)[index]
             if op in {"Shape", "Size"}:
@@ -118,6 +148,7 @@ class Attention:
     key: str  # projection output [batch, source, d_model], before the head split
     value: str
     head_split: tuple[onnx.NodeProto, ...]  # layout ops from key and value to the MatMuls
+    mask: tuple[onnx.NodeProto, int] | None  # the Add of a mask onto the scores, mask's index
 
 
 @dataclass(frozen=True)
@@ -171,7 +202,23 @@ def _attention_block(flow: DataFlow, softmax: onnx.NodeProto) -> Attention:
     context = _nearest(flow, softmax.output[0], {"MatMul"}, downward=True)
     key, key_split = _projection(flow, scores.input[1])
     value, value_split = _projection(flow, context.input[1])
-    return Attention(key, value, key_split + value_split)
+    return Attention(key, value, key_split + value_split, _mask(flow, scores, softmax))
+
+
+def _mask(
+    flow: DataFlow, scores: onnx.NodeProto, softmax: onnx.NodeProto
+) -> tuple[onnx.NodeProto, int] | None:
+    """The Add between the scores and the Softmax whose other operand is not from the scores."""
+    from_scores = flow.downstream(scores.output)
+    name = softmax.input[0]
+    while name != scores.output[0] and (node := flow.producer.get(name)) is not None:
+        inputs = [i for i in node.input if i in from_scores]
+        if node.op_type == "Add" and len(inputs) == 1 and len(node.input) == 2:
+            return node, 1 - list(node.input).index(inputs[0])
+        if not inputs:
+            return None
+        name = inputs[0]
+    return None
 
 
 def _nearest(flow: DataFlow, name: str, ops: set[str], *, downward: bool = False) -> onnx.NodeProto:

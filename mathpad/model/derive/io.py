@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import onnx
 
-from mathpad.model.graph_analysis import DerivationError
+from mathpad.model.derive.analysis import DerivationError
 
 _Message = TypeVar("_Message", onnx.ModelProto, onnx.GraphProto)
 
