@@ -19,6 +19,7 @@ from mathpad.history import database as history_database
 # huggingface_hub reads these once, at import: no test may reach the network or the user's cache.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mathpad-test-hf-")
+import mathpad.model  # noqa: F401  (as the command line does: its telemetry switches first)
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from mathpad.model.diagnose import explain
 from mathpad.model.store import (
     check_model_folder,
     download_model,
+    download_size,
     repair_model,
     resolve_model,
     verify_model,
@@ -88,6 +89,16 @@ def test_an_unreachable_hub_fails_within_five_seconds(
             download_model(REPO, "int8")
         assert time.perf_counter() - began < 5.0
     assert "\n" not in str(caught.value) and REPO in str(caught.value)
+
+
+def test_the_first_start_asks_the_hub_for_the_size_before_claiming_anything(
+    hub: FakeHub,
+) -> None:
+    names = (*store.REQUIRED_FILES, *store.onnx_names("int8"), *store.OPTIONAL_FILES)
+    assert download_size(REPO, "int8") == sum(len(hub.files[name]) for name in names)
+    assert all(method == "HEAD" for method, _ in hub.requests), hub.requests
+    with pytest.raises(ModelError, match="choose another --variant"):
+        download_size(REPO, "q4")
 
 
 def test_a_refused_connection_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,3 +290,4 @@ def test_recognize_stops_with_the_repair_command_and_repair_fixes_it(
     assert repaired.returncode == 0 and "decoder_model_int8.onnx" in repaired.stdout
     assert mathpad("recognize", *model, image).returncode == 0
     assert mathpad("model", "verify", *model).returncode == 0
+    assert all("/resolve/" in path for _, path in hub.requests)  # nothing but the files

@@ -12,6 +12,7 @@ a different fix:
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from collections.abc import Callable
@@ -42,6 +43,7 @@ def load_session(
     When the saved-optimization folder is what fails, the session is made again without it
     (one log line per folder and run) instead of blaming the model file.
     """
+    _telemetry_off()
     try:
         return make(path, optimized_dir)
     except Exception as error:  # onnxruntime and the file system raise their own types
@@ -59,6 +61,14 @@ def load_session(
             except Exception as second:  # as above
                 raise explain(path, second, files) from second
         raise explain(path, error, files) from error
+
+
+@functools.lru_cache(maxsize=1)
+def _telemetry_off() -> None:
+    """Besides ORT_DISABLE_TELEMETRY (set in `mathpad.model`), the runtime's own switch."""
+    disable = getattr(ort, "disable_telemetry_events", None)
+    if disable is not None:
+        disable()
 
 
 def explain(path: Path, error: BaseException, files: ModelFiles) -> ModelError:

@@ -147,6 +147,20 @@ def download_model(
     return resolve_model(model, variant, revision=revision, progress=progress, cancel=cancel).root
 
 
+def download_size(
+    model: str | None = None, variant: str = DEFAULT_VARIANT, *, revision: str | None = None
+) -> int:
+    """Bytes one variant takes, asked from the hub: the first start's online check.
+
+    Raises `ModelNotDownloadedError` within about `NETWORK_TIMEOUT` seconds per file when the
+    hub cannot be reached (saying why: offline mode, refused, no answer), `ModelError` for a
+    repo or variant the hub does not have.
+    """
+    repo = model or DEFAULT_REPO
+    names = (*REQUIRED_FILES, *onnx_names(variant), *OPTIONAL_FILES)
+    return sum(remote.size for remote in _plan(repo, names, revision))
+
+
 def check_model_folder(path: str | Path, variant: str | None = None) -> str:
     """Check a folder the user chose before it is saved as the model; return its variant.
 
