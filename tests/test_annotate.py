@@ -35,3 +35,14 @@ def test_transparent_and_16_bit_pictures_are_flattened_first() -> None:
 def test_a_bad_width_is_refused(width: float) -> None:
     with pytest.raises(ValueError, match="line_width"):
         annotate(Image.new("L", (4, 4), 255), Ink(()), width)
+
+
+def test_ink_beside_the_picture_grows_the_image_instead_of_being_cut_off() -> None:
+    picture = Image.new("L", (100, 50), 255)
+    picture.putpixel((0, 0), 0)
+    ink = Ink((Stroke(np.array([[-20.0, 10.0], [-20.0, 30.0]])), Stroke(np.array([[130.0, 70.0]]))))
+    out = np.asarray(annotate(picture, ink, line_width=4.0))
+    assert out.shape == (50 + 2 + 20, 20 + 2 + 100 + 30 + 2, 3)  # 72 rows, 154 columns
+    assert out[0, 22].tolist() == [0, 0, 0]  # the picture's corner, moved by the margin
+    assert out[20, 2].tolist() == [0, 0, 0]  # the stroke on the left
+    assert out[70, 152].tolist() == [0, 0, 0]  # the dot below right

@@ -1,38 +1,50 @@
-"""Make resources/screenshot.png: the real window with "x^2+1" handwritten and recognized.
+"""Screenshots of the real window, for the README and for looking at what was built.
 
-The expression is drawn with real mouse events (press, moves with a human's wobble and
-pace, release) so the canvas, the rest timer and the recognizer all run as they do for a
-person. Run it on a display; with no screen, under Xvfb:
+- `--hero`: a formula typed into the LaTeX editor with real key events, rendered by the
+  preview (resources/screenshot.png). The model is the test fixture (random weights), so
+  nothing is recognized here: what is shown is what the preview draws.
+- `--annotated`: a picture of a formula is opened and "+1" is handwritten beside it with
+  real mouse events, so picture and ink are recognized together (the fixture model's
+  LaTeX is random; the window around it is what is looked at).
 
-    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python tools/screenshot.py
+Run it under a real X server with a window manager, so the xcb platform plugin, the
+window frame and the screen's pixels are real; the whole screen area of the window
+(frame included) is grabbed:
 
-The default model is the test fixture: random weights, so its LaTeX is random too and
-mathtext usually cannot render it; the screenshot then shows the preview's notice. Pass
---model with a real model folder or hub id for a rendered formula. Options: --dark for a
-dark palette (Fusion), --scale 2 to check 200 %, --out to write elsewhere.
+    xvfb-run -a -s "-screen 0 1600x1000x24" sh -c \
+        "openbox & sleep 1; .venv/bin/python tools/screenshot.py --annotated --dark --scale 2"
+
+Options: --dark (Settings' dark theme), --scale 2 (200 %), --out (else a name under
+resources/ from the options).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QPalette
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui.app import check_qt, make_recognizer
 from mathpad.ui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "models" / "optimum"
+HERO_LATEX = r"\frac{a}{b} + \sqrt{x^2+1}"
+PICTURE_LATEX = r"\frac{a+b}{2} \geq \sqrt{ab}"
 
 # "x^2+1" as pen paths in a box one unit high: (x, y) control points, one list per stroke
 GLYPHS: list[list[tuple[float, float]]] = [
@@ -71,11 +83,15 @@ def catmull_rom(points: list[tuple[float, float]], per_span: int = 10) -> list[t
 
 
 def write_expression(
-    canvas: QWidget, origin: tuple[float, float], size: float, rng: random.Random
+    canvas: QWidget,
+    origin: tuple[float, float],
+    size: float,
+    rng: random.Random,
+    glyphs: list[list[tuple[float, float]]] = GLYPHS,
 ) -> None:
-    """Draw GLYPHS with mouse events at `origin`, `size` pixels per unit, with a wobble."""
+    """Draw `glyphs` with mouse events at `origin`, `size` pixels per unit, with a wobble."""
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    for glyph in GLYPHS:
+    for glyph in glyphs:
         path = catmull_rom(glyph)
         points = [
             QPoint(
@@ -93,36 +109,74 @@ def write_expression(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Make the README's screenshot.")
-    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshot.png")
+    parser = argparse.ArgumentParser(description="Screenshots of the real window.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--hero", action="store_true", help="a typed formula, rendered")
+    what.add_argument("--annotated", action="store_true", help="a picture with ink beside it")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--model", default=str(FIXTURE_MODEL))
-    parser.add_argument("--dark", action="store_true", help="use a dark palette")
+    parser.add_argument("--dark", action="store_true", help="the dark theme")
     parser.add_argument("--scale", type=float, default=1.0, help="device scale, e.g. 2")
     parser.add_argument("--seed", type=int, default=3, help="the wobble of the hand")
     args = parser.parse_args()
     if args.scale != 1.0:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
+    out = args.out or ROOT / "resources" / (
+        "screenshot.png"
+        if args.hero
+        else f"window-{args.scale:g}x-{'dark' if args.dark else 'light'}.png"
+    )
 
     check_qt()
     app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    if args.dark:
-        app.setPalette(dark_palette())
-    window = MainWindow(Settings(model=args.model, delay_ms=400), make_recognizer)
-    window.resize(1100, 720)
+    theme = "dark" if args.dark else "light"
+    window = MainWindow(Settings(model=args.model, delay_ms=400, theme=theme), make_recognizer)
     window.show()
     wait(app, lambda: window.recognition.state != "loading", 60)
     if window.recognition.load_error is not None:
         raise SystemExit(f"the model did not load: {window.recognition.load_error}")
-    write_expression(window.canvas, (120, 110), 95, random.Random(args.seed))
+    if args.hero:
+        window.source.setFocus()
+        QTest.keyClicks(window.source, HERO_LATEX, delay=5)
+        wait_for(app, 0.4)  # the preview's typing pause
+        wait(app, window.preview.idle, 30)
+        window.canvas.setFocus()
+    else:
+        annotate(app, window, random.Random(args.seed))
+    wait_for(app, 0.5)  # let the last paints land
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame = window.frameGeometry()
+    screen = window.screen()
+    shot = screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    if not shot.save(str(out)):
+        raise SystemExit(f"could not write {out}")
+    print(
+        f"{out}: {shot.width()}x{shot.height()} px on {QGuiApplication.platformName()}, "
+        f"LaTeX {window.latex()!r}, preview notice: {window.preview.notice}"
+    )
+    window.close()
+
+
+def annotate(app: QApplication, window: MainWindow, rng: random.Random) -> None:
+    """Open a picture of a formula with room on its right, then write "+1" there."""
+    rendered = render_png(PICTURE_LATEX, fontsize=30, dpi=150, color="black", background="white")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "formula.png"
+        formula = Image.open(io.BytesIO(rendered.png)).convert("RGB")
+        page = Image.new("RGB", (int(formula.width * 1.7), int(formula.height * 1.6)), "white")
+        page.paste(formula, (formula.width // 10, (page.height - formula.height) // 2))
+        page.save(path)
+        window.open_file(path)
+        wait(app, lambda: window.document.picture is not None, 30)
+    wait(app, lambda: not window.recognition.busy(), 60)
+    view = window.canvas.view()
+    width, height = window.document.picture.size
+    size = view.m11() * height * 0.42
+    start = view.map(QPointF(width * 0.64, height * 0.3))  # where "+" begins (x = 1.5 units)
+    origin = (start.x() - 1.5 * size, start.y())
+    write_expression(window.canvas, origin, size, rng, glyphs=GLYPHS[3:])
     wait(app, lambda: window.recognition.busy(), 5)
     wait(app, lambda: not window.recognition.busy() and window.preview.idle(), 60)
-    wait_for(app, 0.3)  # let the last paints land
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(args.out)):
-        raise SystemExit(f"could not write {args.out}")
-    print(f"{args.out}: {window.latex()!r}; preview notice: {window.preview.notice}")
-    window.close()
 
 
 def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> None:
@@ -137,31 +191,6 @@ def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> 
 def wait_for(app: QApplication, seconds: float) -> None:
     end = time.monotonic() + seconds
     wait(app, lambda: time.monotonic() > end, seconds + 1)
-
-
-def dark_palette() -> QPalette:
-    """A dark desktop palette, close to what KDE's Breeze Dark gives Qt apps."""
-    palette = QPalette()
-    role = QPalette.ColorRole
-    for name, color in (
-        (role.Window, "#2b2d30"),
-        (role.WindowText, "#e6e6e6"),
-        (role.Base, "#1e1f22"),
-        (role.AlternateBase, "#2b2d30"),
-        (role.Text, "#e6e6e6"),
-        (role.Button, "#3c3f41"),
-        (role.ButtonText, "#e6e6e6"),
-        (role.Highlight, "#3d7bd9"),
-        (role.HighlightedText, "#ffffff"),
-        (role.ToolTipBase, "#3c3f41"),
-        (role.ToolTipText, "#e6e6e6"),
-        (role.PlaceholderText, "#8c8c8c"),
-    ):
-        palette.setColor(name, QColor(color))
-    disabled = QPalette.ColorGroup.Disabled
-    for name in (role.WindowText, role.Text, role.ButtonText):
-        palette.setColor(disabled, name, QColor("#7a7a7a"))
-    return palette
 
 
 if __name__ == "__main__":

@@ -21,20 +21,27 @@ INK_COLOR = (0, 0, 0)
 def annotate(picture: Image.Image, ink: Ink, line_width: float) -> Image.Image:
     """An RGB copy of `picture` with `ink` drawn on it, `line_width` picture pixels wide.
 
-    The picture is not changed; an empty ink gives the picture as RGB.
+    Ink written beside the picture is kept: the image grows (white) to hold it. The
+    picture is not changed; an empty ink gives the picture as RGB.
     """
     if not (math.isfinite(line_width) and line_width > 0):
         raise ValueError(f"line_width must be a positive number, got {line_width}")
-    image = to_rgb(to_8bit(picture)).copy()
+    image = to_rgb(to_8bit(picture))
     if ink.is_empty:
-        return image
-    draw = ImageDraw.Draw(image)
-    width = max(1, round(line_width))
+        return image.copy()
     radius = line_width / 2
+    x0, y0, x1, y1 = ink.bounds()
+    width, height = image.size
+    left, top = min(0, math.floor(x0 - radius)), min(0, math.floor(y0 - radius))
+    right, bottom = max(width, math.ceil(x1 + radius)), max(height, math.ceil(y1 + radius))
+    page = Image.new("RGB", (right - left, bottom - top), (255, 255, 255))
+    page.paste(image, (-left, -top))
+    draw = ImageDraw.Draw(page)
+    thickness = max(1, round(line_width))
     for stroke in ink.strokes:
-        points = [(float(x), float(y)) for x, y in stroke.xy]
+        points = [(float(x) - left, float(y) - top) for x, y in stroke.xy]
         if len(points) > 1:
-            draw.line(points, fill=INK_COLOR, width=width, joint="curve")
+            draw.line(points, fill=INK_COLOR, width=thickness, joint="curve")
         for x, y in (points[0], points[-1]):  # round caps (and a dot for a single point)
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=INK_COLOR)
-    return image
+    return page

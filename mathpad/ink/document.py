@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -48,6 +49,10 @@ class Page:
 
     def bounds(self) -> Bounds | None:
         """The box around the picture and every stroke; None for an empty page."""
+        return self._bounds
+
+    @cached_property  # a page never changes; a 200,000-point ink takes a while to measure
+    def _bounds(self) -> Bounds | None:
         boxes = [self.ink.bounds()] if not self.ink.is_empty else []
         if self.picture is not None:
             width, height = self.picture.size
@@ -126,9 +131,10 @@ class InkDocument:
         if not self._page.is_empty or self.ink.annotations:
             self._apply(Page())
 
-    def replace(self, ink: Ink) -> None:
-        """Put a loaded ink in place of the whole page, undoably."""
-        self._apply(Page(ink))
+    def replace(self, loaded: Ink | Page) -> None:
+        """Put a loaded ink in place of the whole page, undoably (a `Page` made off the GUI
+        thread brings its bounds already measured)."""
+        self._apply(loaded if isinstance(loaded, Page) else Page(loaded))
 
     def set_picture(self, picture: Picture) -> None:
         """Start a page holding `picture` and no ink (opening, pasting, a snip), undoably."""

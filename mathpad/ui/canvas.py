@@ -19,7 +19,8 @@ import math
 from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PIL import Image
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -42,7 +43,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from mathpad.ink.document import InkDocument, Picture
+from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.gestures import inside_lasso, scratched
 from mathpad.ink.strokes import Ink, Stroke
 from mathpad.ui.transfer import to_qimage
@@ -51,20 +52,32 @@ Tool = Literal["pen", "eraser", "lasso"]
 
 HINT = "Write math here with a mouse, pen or finger, or drop, paste or snip a picture of it"
 MARGIN = 24.0  # px around a fitted page
-SCREEN_COPY_SIDE = 4096  # px: the longest side of the picture copy the canvas paints
+SCREEN_COPY_SIDE = 3072  # px: the longest side of the picture copy the canvas paints
+PAINT_SLICE_MS = 12  # a redraw paints strokes for this long, then lets events in
+SIMPLIFY_PX = 0.75  # on screen, points closer than this to the last one drawn are skipped
 ZOOM_RANGE = (0.02, 50.0)
 ERASER_MIN_RADIUS = 8.0  # px on screen
 
 
-def screen_copy(image: QImage) -> QImage:
-    """A copy of a picture small enough to paint at once (run it off the GUI thread)."""
-    if max(image.width(), image.height()) <= SCREEN_COPY_SIDE:
-        return image
-    return image.scaled(
-        QSize(SCREEN_COPY_SIDE, SCREEN_COPY_SIDE),
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+def screen_copy(image: Image.Image) -> QImage:
+    """A copy of a picture small enough to paint at once (run it off the GUI thread: Pillow
+    resizes without holding the GIL, so the GUI thread keeps running meanwhile)."""
+    if max(image.size) > SCREEN_COPY_SIDE:
+        image = image.copy()
+        image.thumbnail((SCREEN_COPY_SIDE, SCREEN_COPY_SIDE), Image.Resampling.BILINEAR)
+    return to_qimage(image)
+
+
+def simplified(xy: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which points of a polyline to draw (a boolean mask): those after at least `tolerance`
+    of path since the last one kept, and the first and last. A screen shows no more."""
+    if len(xy) <= 2 or tolerance <= 0:
+        return np.ones(len(xy), dtype=bool)
+    walked = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
+    steps = np.floor(walked / tolerance)
+    keep = np.concatenate([[True], steps[1:] != steps[:-1]])
+    keep[-1] = True
+    return keep
 
 
 class InkCanvas(QWidget):
@@ -88,7 +101,11 @@ class InkCanvas(QWidget):
         self._clock.start()
         self._layer = QImage()
         self._pictures: dict[int, tuple[Picture, QImage]] = {}  # id -> (picture, screen copy)
-        self._polygons: dict[int, tuple[Stroke, QPolygonF]] = {}  # id -> (stroke, polygon)
+        # id -> (stroke, zoom, the points shown, their pressures)
+        self._polygons: dict[int, tuple[Stroke, float, QPolygonF, np.ndarray | None]] = {}
+        self._unpainted: list[tuple[int, Stroke]] = []  # strokes a sliced redraw still owes
+        self._slice_timer = QTimer(self, singleShot=True, interval=0)
+        self._slice_timer.timeout.connect(self._paint_slice)
         self._view = QTransform()  # document coordinates -> widget coordinates
         self._auto_fit = True  # the view follows the window until the user zooms or pans
         self._enlarge = False  # a loaded ink may be scaled up to fit; drawn ink never is
@@ -129,7 +146,7 @@ class InkCanvas(QWidget):
         if self.document.revision != revision:
             self._document_changed(fit=True)
 
-    def load_ink(self, ink: Ink) -> None:
+    def load_ink(self, ink: Ink | Page) -> None:
         """Replace the page by a loaded ink (undoable) and fit it to the window."""
         self.document.replace(ink)
         self._enlarge = True  # a file's units are not ours: scale it to fill the view
@@ -502,75 +519,112 @@ class InkCanvas(QWidget):
         self.ink_changed.emit()
 
     def _redraw(self) -> None:
-        """Repaint the whole page layer from the document (not done per pointer move)."""
+        """Repaint the whole page layer from the document (not done per pointer move).
+
+        The picture is painted at once; the strokes for PAINT_SLICE_MS at a time, the rest
+        in later turns of the event loop, so a huge ink never freezes the window.
+        """
         ratio = self.devicePixelRatioF()
         self._layer = QImage(self.size() * ratio, QImage.Format.Format_ARGB32_Premultiplied)
         self._layer.setDevicePixelRatio(ratio)
         self._layer.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(self._layer)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         page = self.document.page
         if page.picture is not None:
+            painter = QPainter(self._layer)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             width, height = page.picture.size
-            target = self._view.mapRect(QRectF(0, 0, width, height))
-            painter.drawImage(target, self._shown(page.picture))
+            painter.drawImage(
+                self._view.mapRect(QRectF(0, 0, width, height)), self._shown(page.picture)
+            )
+            painter.end()
+        live = {id(stroke) for stroke in page.ink.strokes}
+        self._polygons = {k: v for k, v in self._polygons.items() if k in live}
+        self._unpainted = list(enumerate(page.ink.strokes))
+        self._paint_slice()
+        self.update()
+
+    def _paint_slice(self) -> None:
+        """Paint the strokes still owed for a while; schedule the rest."""
+        if not self._unpainted:
+            return
+        clock = QElapsedTimer()
+        clock.start()
+        painter = QPainter(self._layer)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setTransform(self._view)
         selected = set(self.selection)
-        text = self.palette().color(QPalette.ColorRole.Text)
+        text = self.ink_color()
         accent = self.palette().color(QPalette.ColorRole.Highlight)
+        moved = QTransform.fromTranslate(*self._offset.toTuple()) * self._view
         moving = self._source is not None and self._mode == "move"
-        kept: dict[int, tuple[Stroke, QPolygonF]] = {}
-        for index, stroke in enumerate(page.ink.strokes):
-            polygon = self._polygon(stroke)
-            kept[id(stroke)] = (stroke, polygon)
+        while self._unpainted and clock.elapsed() < PAINT_SLICE_MS:
+            index, stroke = self._unpainted.pop(0)
             color = QColor(accent if index in selected else text)
             if index in self._doomed:
                 color.setAlphaF(0.25)
-            if moving and index in selected:
-                painter.setTransform(QTransform.fromTranslate(*self._offset.toTuple()) * self._view)
-                self._paint_stroke(painter, stroke, polygon, color)
-                painter.setTransform(self._view)
-            else:
-                self._paint_stroke(painter, stroke, polygon, color)
-        self._polygons = kept
+            painter.setTransform(moved if moving and index in selected else self._view)
+            self._paint_stroke(painter, stroke, *self._polygon(stroke), color)
         painter.end()
         self.update()
+        if self._unpainted:
+            self._slice_timer.start()
+
+    def ink_color(self) -> QColor:
+        """The theme's text colour; black on a picture, which is paper whatever the theme
+        (and the recognizer sees the ink black on it, too)."""
+        if self.document.picture is not None:
+            return QColor(Qt.GlobalColor.black)
+        return self.palette().color(QPalette.ColorRole.Text)
+
+    def painting(self) -> bool:
+        """A sliced redraw is still under way."""
+        return bool(self._unpainted)
 
     def _shown(self, picture: Picture) -> QImage:
         cached = self._pictures.get(id(picture))
         if cached is None or cached[0] is not picture:  # not loaded through load_picture
-            cached = (picture, screen_copy(to_qimage(picture.image)))
+            cached = (picture, screen_copy(picture.image))
             self._pictures[id(picture)] = cached
         return cached[1]
 
-    def _polygon(self, stroke: Stroke) -> QPolygonF:
+    def _polygon(self, stroke: Stroke) -> tuple[QPolygonF, np.ndarray | None]:
+        """The stroke's points (and pressures), as many as the current zoom can show."""
+        scale = self._view.m11()
         cached = self._polygons.get(id(stroke))
-        if cached is not None and cached[0] is stroke:
-            return cached[1]
-        return QPolygonF([QPointF(x, y) for x, y in stroke.xy.tolist()])
+        if cached is not None and cached[0] is stroke and cached[1] == scale:
+            return cached[2], cached[3]
+        keep = simplified(stroke.xy, SIMPLIFY_PX / max(scale, 1e-9))
+        polygon = QPolygonF([QPointF(x, y) for x, y in stroke.xy[keep].tolist()])
+        pressure = stroke.pressure[keep] if stroke.pressure is not None else None
+        self._polygons[id(stroke)] = (stroke, scale, polygon, pressure)
+        return polygon, pressure
 
     def _width(self, pressure: float | np.ndarray | None) -> float | np.ndarray:
         return self.pen_width * (0.3 + 1.4 * pressure if pressure is not None else 1.0)
 
     def _paint_stroke(
-        self, painter: QPainter, stroke: Stroke, polygon: QPolygonF, color: QColor
+        self,
+        painter: QPainter,
+        stroke: Stroke,
+        polygon: QPolygonF,
+        pressure: np.ndarray | None,
+        color: QColor,
     ) -> None:
         """One polyline per run of equal width (quarter pixels): one call for a mouse stroke."""
         pen = QPen(color, self._width(None), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         pen.setCosmetic(True)  # widths in screen pixels at every zoom
         if bool(np.all(stroke.xy == stroke.xy[0])):
-            if stroke.pressure is not None:
-                pen.setWidthF(self._width(float(stroke.pressure.max())))
+            if pressure is not None:
+                pen.setWidthF(self._width(float(pressure.max())))
             painter.setPen(pen)
             painter.drawPoint(polygon[0])  # a dot: a zero-length line would not show
             return
-        if stroke.pressure is None:
+        if pressure is None:
             painter.setPen(pen)
             painter.drawPolyline(polygon)
             return
-        widths = np.round(4 * self._width(stroke.pressure)) / 4
+        widths = np.round(4 * self._width(pressure)) / 4
         start = 0
         for end in [*(np.flatnonzero(np.diff(widths)) + 1).tolist(), len(widths)]:
             pen.setWidthF(float(widths[start]))
@@ -584,7 +638,7 @@ class InkCanvas(QWidget):
         painter = QPainter(self._layer)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         width = self._width(pressure)
-        color = self.palette().color(QPalette.ColorRole.Text)
+        color = self.ink_color()
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         if start == end:
             painter.drawPoint(start)

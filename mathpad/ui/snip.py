@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from PySide6.QtCore import SLOT, QObject, QPoint, QRect, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import SLOT, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage
 from PySide6.QtGui import (
     QColor,
@@ -83,12 +83,12 @@ class SnipOverlay(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._start is not None:
-            self._region = QRect(self._start, event.position().toPoint()).normalized()
-            self.update()
+            self._drag_to(event.position().toPoint())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._start is None or event.button() != Qt.MouseButton.LeftButton:
             return
+        self._drag_to(event.position().toPoint())
         self._start = None
         region = self._region.intersected(self.rect())
         if region.width() < MIN_SIDE or region.height() < MIN_SIDE:
@@ -105,6 +105,11 @@ class SnipOverlay(QWidget):
         image.setDevicePixelRatio(1.0)  # the picture is its pixels, not a screen's points
         self.close()
         self.snipped.emit(image)
+
+    def _drag_to(self, end: QPoint) -> None:
+        assert self._start is not None
+        self._region = QRectF(QPointF(self._start), QPointF(end)).normalized().toRect()
+        self.update()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:

@@ -6,14 +6,24 @@ validated PIL image. The conversions live here so the window only decides what t
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData
+from PySide6.QtCore import QByteArray, QMimeData
 from PySide6.QtGui import QGuiApplication, QImage
 
 from mathpad.imaging.loading import image_from_bytes
 from mathpad.render import Rendered
+
+# Qt formats whose bytes Pillow reads as they are (little-endian 32-bit words: B, G, R, A).
+_RAW_MODES = {
+    QImage.Format.Format_RGB32: ("RGB", "BGRX"),
+    QImage.Format.Format_ARGB32: ("RGBA", "BGRA"),
+    QImage.Format.Format_RGBA8888: ("RGBA", "RGBA"),
+    QImage.Format.Format_RGB888: ("RGB", "RGB"),
+}
 
 
 def copy_text(text: str) -> None:
@@ -51,12 +61,22 @@ def carried_image(mime: QMimeData) -> QImage | None:
 
 
 def picture_from_qimage(qimage: QImage, name: str) -> Image.Image:
-    """`qimage` as a PIL image validated by the core (slow for big pictures: call it off
-    the GUI thread). Raises `InputError` when it is not a usable picture."""
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    qimage.save(buffer, "PNG", 0)  # no compression: this PNG only crosses into the core
-    return image_from_bytes(bytes(buffer.data()), name)
+    """`qimage` as a PIL image validated by the core. Slow for big pictures: call it off the
+    GUI thread (Pillow works on the pixels in chunks and lets the GUI thread run between)."""
+    raw = _RAW_MODES.get(qimage.format()) if sys.byteorder == "little" else None
+    if raw is None:
+        qimage = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
+        raw = ("RGBA", "RGBA")
+    mode, layout = raw
+    size = (qimage.width(), qimage.height())
+    stride = qimage.bytesPerLine()
+    pixels = Image.frombuffer(mode, size, qimage.constBits(), "raw", layout, stride, 1)
+    encoded = io.BytesIO()
+    if mode == "RGBA":
+        pixels.save(encoded, "PNG", compress_level=0)  # kept whole: alpha and all
+    else:
+        pixels.save(encoded, "BMP")  # a plain copy of the pixels
+    return image_from_bytes(encoded.getvalue(), name)
 
 
 def to_qimage(image: Image.Image) -> QImage:

@@ -90,18 +90,21 @@ def first_size(available: QSize) -> QSize:
     )
 
 
-def read_file(path: Path) -> Ink | tuple[Picture, QImage]:
-    """An ink, or a picture with the copy the canvas paints (runs on a worker thread)."""
+def read_file(path: Path) -> Page | tuple[Picture, QImage]:
+    """A page of ink, or a picture with the copy the canvas paints (runs on a worker
+    thread: also the ink's bounds, which a 200,000-point ink takes a while to measure)."""
     if path.suffix.lower() == ".inkml":
-        return read_inkml(path)
+        page = Page(read_inkml(path))
+        page.bounds()
+        return page
     image = load_image(path)
-    return Picture(image, path.name), screen_copy(transfer.to_qimage(image))
+    return Picture(image, path.name), screen_copy(image)
 
 
 def picture_from(qimage: QImage, name: str) -> tuple[Picture, QImage]:
     """A pasted or dropped picture, validated (runs on a worker thread)."""
     image = transfer.picture_from_qimage(qimage, name)
-    return Picture(image, name), screen_copy(transfer.to_qimage(image))
+    return Picture(image, name), screen_copy(image)
 
 
 class SidePanel(QTabWidget):
@@ -427,6 +430,8 @@ class MainWindow(QMainWindow):
 
     def _theme(self, theme: str) -> None:
         apply_theme(theme)
+        self.source.setStyleSheet("")  # polished again with the new palette
+        self.source.setStyleSheet(FOCUS_STYLE)
         recolor(self.actions, self.palette().color(QPalette.ColorRole.ButtonText))
 
     def recognize(self) -> None:
@@ -490,12 +495,12 @@ class MainWindow(QMainWindow):
         failed = self._failed_to("Cannot open this file")
         self._loads.deliver(self._loader.submit(read_file, path), self._opened, failed)
 
-    def _opened(self, loaded: Ink | tuple[Picture, QImage] | None) -> None:
+    def _opened(self, loaded: Page | tuple[Picture, QImage]) -> None:
         self.statusBar().clearMessage()
-        if isinstance(loaded, Ink):
+        if isinstance(loaded, Page):
             self.canvas.load_ink(loaded)
             self.recognition.recognize_now()  # a file is read at once, not after a pause
-        elif loaded is not None:
+        else:
             self.canvas.load_picture(*loaded)
 
     def _failed_to(self, title: str) -> Callable[[BaseException], None]:

@@ -143,7 +143,7 @@ def test_loaded_ink_is_scaled_into_view_and_undoable(canvas: InkCanvas, qtbot) -
     far = Ink((Stroke([[5000, 5000], [9000, 7000]]),))
     canvas.load_ink(far)
     assert canvas.document.ink == far  # the document keeps the file's coordinates
-    view = canvas._view.map(QPointF(9000, 7000))
+    view = canvas.view().map(QPointF(9000, 7000))
     assert 0 <= view.x() <= canvas.width() and 0 <= view.y() <= canvas.height()
     canvas.undo()
     assert canvas.document.ink.is_empty
@@ -166,3 +166,60 @@ def test_ink_follows_the_theme(canvas: InkCanvas, draw: Draw) -> None:
     assert canvas._layer.pixelColor(100, 40).name() == "#e6e6e6"
     shot = canvas.grab().toImage()
     assert shot.pixelColor(100, 150).name() == "#1e1f22"
+
+
+def test_a_huge_ink_is_painted_in_slices_and_completely(canvas: InkCanvas, qtbot) -> None:
+    import numpy as np
+
+    strokes = tuple(
+        Stroke(np.column_stack([np.linspace(10, 390, 400), np.full(400, 5.0 + i % 290)]))
+        for i in range(1500)
+    )  # 600,000 points
+    canvas.load_ink(Ink(strokes))
+    assert canvas.painting()  # the rest comes in later turns of the event loop
+    qtbot.waitUntil(lambda: not canvas.painting(), timeout=20_000)
+    last = canvas.view().map(QPointF(200, 5.0 + 1499 % 290))
+    assert canvas._layer.pixelColor(last.toPoint()).alpha() > 0
+
+
+def test_simplified_keeps_what_a_screen_can_show() -> None:
+    import numpy as np
+
+    from mathpad.ui.canvas import simplified
+
+    xy = np.column_stack([np.linspace(0, 10, 101), np.zeros(101)])  # 0.1 apart
+    keep = simplified(xy, 1.0)
+    assert keep[0] and keep[-1] and 10 <= keep.sum() <= 12
+    assert simplified(xy[:2], 1.0).all() and simplified(xy, 0.0).all()
+
+
+def test_pressure_still_shapes_a_simplified_stroke(canvas: InkCanvas, qtbot) -> None:
+    import numpy as np
+
+    xy = np.column_stack([np.linspace(20, 380, 200), np.full(200, 150.0)])
+    pressure = np.linspace(0.05, 1.0, 200)
+    canvas.load_ink(Ink((Stroke(xy, pressure),)))
+    qtbot.waitUntil(lambda: not canvas.painting(), timeout=5000)
+    view = canvas.view()
+
+    def thickness(x: float) -> int:
+        p = view.map(QPointF(x, 150)).toPoint()
+        return sum(canvas._layer.pixelColor(p.x(), p.y() + dy).alpha() > 128 for dy in range(-8, 9))
+
+    assert thickness(40) < thickness(360)
+
+
+def test_ink_on_a_picture_is_black_whatever_the_theme(canvas: InkCanvas, draw: Draw) -> None:
+    from PIL import Image
+    from PySide6.QtGui import QImage
+
+    from mathpad.ink.document import Picture
+
+    dark = QPalette(canvas.palette())
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    canvas.setPalette(dark)
+    white = QImage(300, 200, QImage.Format.Format_RGB32)
+    white.fill(Qt.GlobalColor.white)
+    canvas.load_picture(Picture(Image.new("RGB", (300, 200), "white")), white)
+    draw(canvas, line((100, 150), (300, 150)))
+    assert canvas.grab().toImage().pixelColor(200, 150).name() == "#000000"

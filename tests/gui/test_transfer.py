@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFont, QGuiApplication, QImage, QPainter
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QPainter,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -197,3 +205,39 @@ def test_ink_on_a_picture_annotates_it_and_both_are_read_as_one(window, draw, qt
     x, y = map(int, window.document.ink.strokes[0].xy.mean(axis=0))
     assert image.getpixel((x, y)) == (0, 0, 0)  # the ink is in the image
     assert picture.image.convert("RGB").getpixel((x, y)) != (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        QImage.Format.Format_RGB32,
+        QImage.Format.Format_ARGB32,
+        QImage.Format.Format_RGB888,
+        QImage.Format.Format_Indexed8,
+        QImage.Format.Format_Grayscale8,
+    ],
+)
+def test_pasted_pixels_reach_the_core_unchanged(fmt: QImage.Format) -> None:
+    from mathpad.ui.transfer import picture_from_qimage
+
+    source = QImage(7, 5, QImage.Format.Format_RGB32)  # odd width: rows are padded
+    source.fill(Qt.GlobalColor.white)
+    source.setPixelColor(3, 2, Qt.GlobalColor.black)
+    source.setPixelColor(
+        0, 0, QColor(200, 30, 10) if fmt != QImage.Format.Format_Grayscale8 else QColor(90, 90, 90)
+    )
+    image = picture_from_qimage(source.convertToFormat(fmt), "paste").convert("RGB")
+    assert image.size == (7, 5)
+    assert image.getpixel((3, 2)) == (0, 0, 0) and image.getpixel((6, 4)) == (255, 255, 255)
+    assert image.getpixel((0, 0)) == source.convertToFormat(fmt).pixelColor(0, 0).getRgb()[:3]
+
+
+def test_a_transparent_paste_keeps_its_alpha() -> None:
+    from mathpad.ui.transfer import picture_from_qimage
+
+    source = QImage(4, 4, QImage.Format.Format_ARGB32)
+    source.fill(Qt.GlobalColor.transparent)
+    source.setPixelColor(1, 1, QColor(0, 0, 0, 255))
+    image = picture_from_qimage(source, "paste")
+    assert image.mode == "RGBA"
+    assert image.getpixel((0, 0))[3] == 0 and image.getpixel((1, 1)) == (0, 0, 0, 255)

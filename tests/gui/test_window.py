@@ -162,7 +162,7 @@ def test_paste_with_focus_in_the_editor_opens_the_picture(window, qtbot) -> None
     QGuiApplication.clipboard().setImage(handwriting_picture())
     with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
         QTest.keyClick(window.source, Qt.Key.Key_V, CTRL)
-    assert window.document.picture is not None
+    assert window.document.picture is not None  # Ctrl+V reached the window, not the editor
     assert window.source.toPlainText() == "typed"  # the user's text wins: the reading is
     assert window.source.offered is not None  # offered beside it
 
@@ -518,3 +518,68 @@ def test_without_auto_recognition_only_ctrl_enter_recognizes(make_window, draw, 
 def test_recognizing_an_empty_page_says_so(window) -> None:
     QTest.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
     assert window.statusBar().currentMessage().startswith("Nothing to recognize yet")
+
+
+# --- screen snip ---------------------------------------------------------------------
+
+
+def test_snip_hides_the_window_and_recognizes_the_dragged_region(window, qtbot) -> None:
+    from PySide6.QtCore import QPoint
+
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
+        window.actions["snip"].trigger()
+        assert not window.isVisible()  # out of its own snip
+        qtbot.waitUntil(lambda: window.snipper.overlay is not None, timeout=3000)
+        overlay = window.snipper.overlay
+        qtbot.waitExposed(overlay)
+        left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QTest.mousePress(overlay, left, none, QPoint(20, 30))
+        QTest.mouseMove(overlay, QPoint(100, 70))
+        QTest.mouseRelease(overlay, left, none, QPoint(140, 90))
+    assert window.isVisible()
+    ratio = overlay.shot.devicePixelRatio()
+    assert window.document.picture.size == (round(120 * ratio), round(60 * ratio))
+
+
+def test_escape_cancels_a_snip(window, qtbot) -> None:
+    window.actions["snip"].trigger()
+    qtbot.waitUntil(lambda: window.snipper.overlay is not None, timeout=3000)
+    QTest.keyClick(window.snipper.overlay, Qt.Key.Key_Escape)
+    assert window.isVisible() and window.document.page.is_empty
+
+
+SNIP_SCALED = """
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from mathpad.ui.snip import SnipOverlay
+app = QApplication([])
+screen = QGuiApplication.primaryScreen()
+overlay = SnipOverlay(screen.grabWindow(0), screen.geometry())
+got = []
+overlay.snipped.connect(got.append)
+overlay.show()
+left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+QTest.mousePress(overlay, left, none, QPoint(10, 10))
+QTest.mouseRelease(overlay, left, none, QPoint(110, 60))
+print(screen.devicePixelRatio(), got[0].width(), got[0].height())
+"""
+
+
+def test_a_snip_at_scale_2_keeps_the_screens_real_pixels(tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "screen.json"
+    screen = {"name": "s", "x": 0, "y": 0, "width": 1600, "height": 1000, "logicalDpi": 96}
+    config.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
+    env["QT_SCALE_FACTOR"] = "2"
+    out = subprocess.run(
+        [sys.executable, "-c", SNIP_SCALED], env=env, capture_output=True, text=True,
+        timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert out.split()[-3:] == ["2.0", "200", "100"]  # 100 x 50 points are 200 x 100 pixels
