@@ -50,7 +50,6 @@ from mathpad.imaging.annotate import annotate
 from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
-from mathpad.ink.strokes import Ink
 from mathpad.latex import CopyFormat, clean
 from mathpad.model.store import DEFAULT_REPO, is_local
 from mathpad.recognizer import PageResult
