@@ -60,7 +60,6 @@ class LatexEditor(QPlainTextEdit):
     """The LaTeX as the user sees and edits it, with the model's newest reading beside it."""
 
     doubt_clicked = Signal(object, QPoint)  # a Span's payload, where to show its choices
-    offer_changed = Signal()
     user_edited = Signal()  # an undoable change the user made (not a reading put in)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -152,7 +151,6 @@ class LatexEditor(QPlainTextEdit):
             self._bar.text.setText(f"New reading: {shown}")
             self._bar.show()
         self._place_bar()
-        self.offer_changed.emit()
 
     def _set_spans(self, spans: list[Span]) -> None:
         self._spans = spans
