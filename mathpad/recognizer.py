@@ -88,13 +88,15 @@ class PageResult:
             if offset is None:
                 continue
             for position, token in enumerate(piece.tokens):
-                if token.prob >= threshold or not piece.latex[token.start : token.end].strip():
+                mine = piece.latex[token.start : token.end]
+                if token.prob >= threshold or not mine.strip():
                     continue
-                start = _map(opcodes, offset + token.start, end=False)
-                end = _map(opcodes, offset + token.end, end=True)
+                first = token.start + len(mine) - len(mine.lstrip())  # its visible characters
+                last = token.end - (len(mine) - len(mine.rstrip()))
+                start = _map(opcodes, offset + first, end=False)
+                end = _map(opcodes, offset + last, end=True)
                 if end <= start:
                     continue
-                mine = piece.latex[token.start : token.end]
                 others = tuple(
                     dict.fromkeys(
                         text for i, text, _ in token.top if i != token.id and text.strip()

@@ -15,7 +15,7 @@ from mathpad.errors import ModelError
 from mathpad.model import diagnose
 from mathpad.model.diagnose import load_session
 from mathpad.model.engine import Engine
-from mathpad.model.runners import make_session
+from mathpad.model.sessions import make_session
 from mathpad.model.store import ModelFiles, resolve_model
 
 

@@ -55,7 +55,8 @@ class TokenInfo:
     prob: float  # its softmax probability
     start: int  # its characters are Recognition.latex[start:end] (end == start if none)
     end: int
-    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first
+    top: tuple[tuple[int, str, float], ...]  # the best few (id, text, prob), best first;
+    # a special token's text is "" (as batch_decode skips it)
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,8 @@ class Engine:
                 open_session,
                 decode,
                 cache_dir,
-                not self._dynamic,
                 threads,
+                not self._dynamic,
             )
             self._encoder = encoder.result()
             self.decoder: DecoderRunner = decoder.result()
@@ -206,7 +207,7 @@ class Engine:
                     settings,
                     drafts=drafts[batch],
                     forced=forced[batch],
-                    check=cancel.check if cancel else _never,
+                    check=cancel.check if cancel else None,
                 )
             seconds = (time.perf_counter() - began) / count
             results += [self._recognition(d, seconds) for d in decoded]
@@ -221,7 +222,12 @@ class Engine:
         max_length: int | None = None,
         cancel: Cancel | None = None,
     ) -> list[Recognition]:
-        """The k (default: width) best distinct sequences, best score first; width 1 is greedy."""
+        """The k (default: width) best distinct sequences, best score first; width 1 is greedy.
+
+        The hypotheses share one batch: with a runner that is not batch invariant (a
+        per-tensor quantized graph) they are alternatives, not exactly what each would score
+        alone.
+        """
         settings = self.generation(max_length)
         k = width if k is None else k
         if not 1 <= width <= MAX_BEAM_WIDTH or not 1 <= k <= width:
@@ -232,9 +238,7 @@ class Engine:
         began = time.perf_counter()
         with self._cancellable(cancel) as options:
             state = self.decoder.start(self.encode([image], options), run_options=options)
-            found = beam(
-                state, settings, width=width, k=k, check=cancel.check if cancel else _never
-            )
+            found = beam(state, settings, width=width, k=k, check=cancel.check if cancel else None)
         seconds = time.perf_counter() - began
         return [self._recognition(d, seconds) for d in found]
 
@@ -312,10 +316,6 @@ class Engine:
         )
 
 
-def _never() -> None:
-    return None
-
-
 def _common_prefix(a: str, b: str) -> int:
     """How many leading characters two strings share (a partial UTF-8 tail shares none)."""
     limit = min(len(a), len(b))
@@ -327,13 +327,14 @@ def _open_decoder(
     open_session: SessionFactory,
     decode: Decode,
     cache_dir: Path | None,
-    batch_invariant: bool,
     threads: int | None,
+    plain_batch_invariant: bool,
 ) -> DecoderRunner:
     """The fastest runner that passed its checks, or the plain one when asked or needed.
 
     The published graph is only opened when the plain runner is used: a fast runner built
-    from cached derived graphs starts without it.
+    from cached derived graphs starts without it. Derived graphs quantize per row, if at all;
+    the published graph of a dynamically quantized variant does not (`plain_batch_invariant`).
     """
     reason = "asked for (--decode plain)" if decode == "plain" else "no graph cache folder"
     if decode == "auto" and cache_dir is not None:
@@ -345,7 +346,7 @@ def _open_decoder(
         reason = fast
     session = open_session(path)
     _check_decoder(session, path)
-    return PlainDecoder(session, batch_invariant=batch_invariant, reason=reason)
+    return PlainDecoder(session, batch_invariant=plain_batch_invariant, reason=reason)
 
 
 def _load_tokenizer(path: Path) -> Tokenizer:

@@ -49,10 +49,6 @@ class Decoded:
             return float(np.sum(np.log([s.prob for s in self.steps]))) if self.steps else 0.0
 
 
-def _no_check() -> None:
-    return None
-
-
 def greedy(
     state: DecodeState,
     rows: int,
@@ -60,7 +56,7 @@ def greedy(
     *,
     drafts: Sequence[Sequence[int] | None] | None = None,
     forced: Sequence[Sequence[int] | None] | None = None,
-    check: Check = _no_check,
+    check: Check | None = None,
 ) -> list[Decoded]:
     """Decode `rows` sequences from a fresh `state`.
 
@@ -77,7 +73,8 @@ def greedy(
     steps: list[list[Step]] = [[] for _ in range(rows)]
     accepted = 0
     while True:
-        check()
+        if check:
+            check()
         position = matrix.shape[1] - 1
         scores = _process(matrix, ahead[:, position - base].astype(np.float32), settings)
         chosen = scores.argmax(axis=-1)
@@ -118,7 +115,7 @@ def beam(
     *,
     width: int,
     k: int,
-    check: Check = _no_check,
+    check: Check | None = None,
 ) -> list[Decoded]:
     """The `k` best distinct sequences of one image by summed log probability, best first.
 
@@ -133,7 +130,8 @@ def beam(
     eos = set(settings.eos_token_ids)
     logits = state.extend(matrix)[:, -1]
     while True:
-        check()
+        if check:
+            check()
         scores = _process(matrix, logits.astype(np.float32), settings).astype(np.float64)
         logp = scores - _logsumexp(scores)
         flat = (totals[:, None] + logp).ravel()

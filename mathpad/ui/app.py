@@ -61,4 +61,6 @@ def run_gui(
         save_settings=save_settings,
     )
     window.show()
-    return app.exec()
+    code = app.exec()
+    window.recognition.join(timeout=5.0)  # correct: the only wait, after the window is gone
+    return code

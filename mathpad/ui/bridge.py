@@ -2,8 +2,8 @@
 
 The core runs work on `concurrent.futures` workers and knows nothing of Qt. A future's
 done-callback runs on the worker; here it only emits a signal, and Qt's queued connection
-runs the caller's handler on the GUI thread, where widgets may be touched. Cancelled
-futures (superseded work) are dropped silently.
+runs the caller's handler on the GUI thread, where widgets may be touched. A cancelled
+future (superseded work) calls only `on_cancelled`, when one is given.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class FutureBridge(QObject):
         super().__init__(parent)
         self._ids = itertools.count()
         self._handlers: dict[
-            int, tuple[Callable[[Any], None], Callable[[BaseException], None]]
+            int,
+            tuple[Callable[[Any], None], Callable[[BaseException], None], Callable[[], None]],
         ] = {}
         # Queued even from the GUI thread: a future that is already done must not run its
         # handler inside `deliver`, before the caller has finished setting up.
@@ -37,10 +38,11 @@ class FutureBridge(QObject):
         future: Future[Any],
         on_result: Callable[[Any], None],
         on_error: Callable[[BaseException], None],
+        on_cancelled: Callable[[], None] = lambda: None,
     ) -> None:
         """Route the outcome of `future` to the handlers, on the GUI thread."""
         key = next(self._ids)
-        self._handlers[key] = (on_result, on_error)
+        self._handlers[key] = (on_result, on_error, on_cancelled)
         future.add_done_callback(lambda done: self._emit(key, done))
 
     def pending(self) -> int:
@@ -58,9 +60,12 @@ class FutureBridge(QObject):
 
     def _deliver(self, key: int, future: Future[Any]) -> None:
         handlers = self._handlers.pop(key, None)
-        if handlers is None or future.cancelled():
+        if handlers is None:
             return
-        on_result, on_error = handlers
+        on_result, on_error, on_cancelled = handlers
+        if future.cancelled():
+            on_cancelled()
+            return
         error = future.exception()
         if error is None:
             on_result(future.result())

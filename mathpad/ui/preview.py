@@ -1,27 +1,29 @@
 """The rendered preview of the LaTeX source, or a plain notice when it cannot render.
 
-Rendering (`mathpad.render`) runs on a one-worker thread, coalesced the way ReText does
-its preview: at most one render in flight; if the text changes meanwhile, the newest text
-is rendered once the current render returns and the stale picture is never shown. Typing
-is debounced so a render starts only when the keys rest.
+Rendering (`mathpad.render`) runs on a one-worker thread through `Latest`: at most one
+render in flight; if the text changes meanwhile, the newest text is rendered once the
+current render returns and the stale picture is never shown. Typing is debounced so a
+render starts only when the keys rest.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QPixmap
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from mathpad.render import Rendered, RenderError, render_png
-from mathpad.ui.bridge import FutureBridge
+from mathpad.ui.latest import Latest
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 250
 FONT_SIZE = 20.0
+Marks = tuple[tuple[int, int], ...]  # spans of the text drawn in the accent colour
+Target = tuple[str, Marks, float, str]  # latex, marks, dpi, color
 PLACEHOLDER = "Draw an expression above, or open, paste or drop a picture of one."
 
 
@@ -34,10 +36,12 @@ class Preview(QWidget):
         super().__init__()
         self.notice: str | None = None
         self._wanted = ""
-        self._shown: tuple[str, float, str] | None = None  # latex, dpi, color on screen
-        self._in_flight = False
+        self._marks: Marks = ()
+        self._shown: Target | None = None  # on screen now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mathpad-render")
-        self._bridge = FutureBridge(self)
+        self._renders: Latest[Target] = Latest(
+            self._render, self._finish, self._finish, parent=self
+        )
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._start)
         self._label = QLabel(PLACEHOLDER, alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
@@ -51,11 +55,15 @@ class Preview(QWidget):
         layout.addWidget(scroll)
         self.setMinimumHeight(80)
 
-    def set_latex(self, latex: str, *, debounce: bool = True) -> None:
-        """Show `latex`: after the typing pause, or right away for a recognition result."""
+    def set_latex(self, latex: str, *, marks: Marks = (), debounce: bool = True) -> None:
+        """Show `latex` (`marks`: doubtful spans in it): after the typing pause, or right
+        away for a recognition result."""
+        lead = len(latex) - len(latex.lstrip())
         self._wanted = latex.strip()
+        self._marks = tuple((start - lead, end - lead) for start, end in marks)
         if not self._wanted:
             self._debounce.stop()
+            self._renders.clear()
             self._shown = None
             self._show_text(PLACEHOLDER, None)
         elif debounce:
@@ -70,41 +78,35 @@ class Preview(QWidget):
 
     def idle(self) -> bool:
         """Nothing scheduled or rendering: what is shown is final (tests wait on this)."""
-        return not self._in_flight and not self._debounce.isActive()
+        return not self._renders.running and not self._debounce.isActive()
 
     def shutdown(self) -> None:
         """Stop the debounce and the render worker; pending renders are dropped."""
         self._debounce.stop()
-        self._bridge.forget()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._renders.forget()
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.DevicePixelRatioChange):
             self._start()  # ink color and pixel density follow the screen
 
-    def _target(self) -> tuple[str, float, str]:
+    def _target(self) -> Target:
         color = self.palette().color(QPalette.ColorRole.Text).name()
-        return self._wanted, 96.0 * self.devicePixelRatioF(), color
+        return self._wanted, self._marks, 96.0 * self.devicePixelRatioF(), color
 
     def _start(self) -> None:
-        if not self._wanted or self._in_flight or self._target() == self._shown:
-            return
         target = self._target()
-        latex, dpi, color = target
-        self._in_flight = True
-        future = self._executor.submit(render_png, latex, fontsize=FONT_SIZE, dpi=dpi, color=color)
-        self._bridge.deliver(
-            future,
-            lambda rendered: self._finish(target, rendered),
-            lambda error: self._finish(target, error),
+        if self._wanted and target != self._shown:
+            self._renders.submit(target)
+
+    def _render(self, target: Target) -> Future[Rendered]:
+        latex, marks, dpi, color = target
+        return self._executor.submit(
+            render_png, latex, fontsize=FONT_SIZE, dpi=dpi, color=color, marks=marks
         )
 
-    def _finish(self, target: tuple[str, float, str], outcome: Rendered | BaseException) -> None:
-        self._in_flight = False
-        if target != self._target():  # the text changed while rendering: render the newest
-            self._start()
-            return
+    def _finish(self, target: Target, outcome: Rendered | BaseException) -> None:
         self._shown = target
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, RenderError):  # a bug: keep its traceback in the log

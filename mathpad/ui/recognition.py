@@ -1,15 +1,16 @@
 """When to recognize, and which results to keep.
 
 The pen rests (a single-shot timer, restarted on every stroke) or the user asks: the
-current ink or picture becomes the wanted job. At most one job is on the recognizer's
-worker; whatever is wanted meanwhile waits and only the newest is sent when the worker
-returns (ReText's coalescing). Each job is tagged with what it was made from (the ink's
-document revision, or the picture's number); a result whose tag is no longer current is
-dropped. The model loads in the background; jobs wait for it.
+current ink or picture becomes the wanted job. `Latest` keeps at most one job on the
+recognizer's worker and drops results for ink that has changed since. A pen-down or a
+new stroke while a recognition runs ends that run at once (`Recognizer.cancel`): its
+answer would be stale. The model loads in the background; jobs wait for it. Switching
+the model never waits for the old one: it is told to stop and left to finish on its own.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import logging
 from collections.abc import Callable
@@ -20,16 +21,18 @@ from typing import Literal
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from mathpad.errors import MathpadError, ModelError, ModelNotDownloadedError
+from mathpad.errors import Cancelled, MathpadError, ModelError, ModelNotDownloadedError
 from mathpad.ink.strokes import Ink
 from mathpad.model.store import is_local
-from mathpad.recognizer import ModelInfo, PageResult, Recognizer
+from mathpad.recognizer import Doubt, ModelInfo, PageResult, Recognizer
 from mathpad.ui.bridge import FutureBridge
+from mathpad.ui.latest import Latest
 
 log = logging.getLogger(__name__)
 
 ModelState = Literal["loading", "ready", "missing", "broken"]
 RecognizerFactory = Callable[[str | None, str], Recognizer]
+Job = Callable[[Recognizer], Future[PageResult]]
 
 
 class RecognitionController(QObject):
@@ -42,23 +45,42 @@ class RecognitionController(QObject):
 
     def __init__(self, make_recognizer: RecognizerFactory, delay_ms: int) -> None:
         super().__init__()
-        self.dropped = 0  # stale results thrown away (tests read it)
         self.state: ModelState = "loading"
         self.load_error: ModelError | None = None
+        self.info: ModelInfo | None = None
         self._make = make_recognizer
         self._recognizer: Recognizer | None = None
         self._bridge = FutureBridge(self)
         self._rest = QTimer(self, singleShot=True, interval=delay_ms)
         self._rest.timeout.connect(self.recognize_now)
-        self._subject: object = None  # the tag of what is on the canvas
-        self._wanted: Callable[[Recognizer], Future[PageResult]] | None = None
-        self._in_flight = False
+        self._jobs: Latest[Job] = Latest(
+            self._run, self._done, self._failed, can_start=self._ready, parent=self
+        )
+        self._jobs.running_changed.connect(self.busy_changed)
         self._pictures = itertools.count(1)
+        self._retired: list[Future[ModelInfo]] = []  # loads of recognizers let go, at exit
+
+    @property
+    def dropped(self) -> int:
+        """Stale results thrown away (tests read it)."""
+        return self._jobs.dropped
+
+    @property
+    def recognizer(self) -> Recognizer | None:
+        """The current recognizer, for the panels that ask it for more (alternatives)."""
+        return self._recognizer if self.state == "ready" else None
+
+    @property
+    def loading(self) -> Future[ModelInfo] | None:
+        """The current model's load (done or not); None before the first `load`."""
+        return self._recognizer.load() if self._recognizer is not None else None
 
     def load(self, model: str | None, variant: str) -> None:
-        """Start loading a model in the background, replacing the current one."""
-        self.shutdown()
-        self.state, self.load_error = "loading", None
+        """Start loading a model in the background, replacing the current one; what was
+        wanted from the old one is asked of the new one."""
+        self._jobs.restart()
+        self._drop_recognizer()
+        self.state, self.load_error, self.info = "loading", None, None
         self.model_changed.emit("loading", "Model: loading…")
         self._recognizer = self._make(model, variant)
         self._bridge.deliver(self._recognizer.load(), self._loaded, self._load_failed)
@@ -67,59 +89,77 @@ class RecognitionController(QObject):
         self._rest.setInterval(delay_ms)
 
     def pen_down(self) -> None:
-        """The user is writing: do not recognize in the middle of a stroke."""
+        """The user is writing: a running recognition is stale, and none starts mid-stroke."""
         self._rest.stop()
+        self._cancel_running()
 
     def ink_changed(self, ink: Ink, revision: object) -> None:
         """The canvas changed: results for older ink are stale; recognize when the pen rests."""
-        self._subject = revision
+        self._cancel_running()
         if ink.strokes:
-            self._wanted = lambda r: r.submit_ink(ink, tag=revision)
+            self._jobs.submit(lambda r: r.submit_ink(ink, tag=revision), now=False)
             self._rest.start()
         else:
-            self._wanted = None
+            self._jobs.clear()
             self._rest.stop()
 
     def picture_loaded(self, image: Image.Image) -> None:
         """A picture replaces the ink as what is recognized; it goes right away."""
+        self._cancel_running()
         tag = ("picture", next(self._pictures))
-        self._subject = tag
-        self._wanted = lambda r: r.submit_image(image, tag=tag)
+        self._jobs.submit(lambda r: r.submit_image(image, tag=tag), now=False)
+        self.recognize_now()
+
+    def replace(self, result: PageResult, doubt: Doubt, choice: str) -> None:
+        """Read `result` again with `choice` forced at `doubt` (the user's correction)."""
+        self._rest.stop()
+        self._jobs.submit(lambda r: r.submit_replacement(result, doubt, choice), now=False)
         self.recognize_now()
 
     def recognize_now(self) -> None:
         """Send the wanted job if the model is ready and the worker is free."""
         self._rest.stop()
-        recognizer = self._recognizer
-        if self._wanted is None or self._in_flight or self.state != "ready" or not recognizer:
-            return
-        submit, self._wanted = self._wanted, None
-        self._in_flight = True
-        self.busy_changed.emit(True)
-        self._bridge.deliver(submit(recognizer), self._done, self._failed)
+        self._jobs.poke()
 
     def busy(self) -> bool:
         """A job is running, waiting for the model, or waiting for the pen to rest."""
-        waiting = self._wanted is not None and self.state in ("loading", "ready")
-        return self._in_flight or self._rest.isActive() or waiting
+        waiting = self._jobs.waiting and self.state in ("loading", "ready")
+        return self._jobs.running or self._rest.isActive() or waiting
 
     def shutdown(self) -> None:
-        """Stop the timer and the recognizer's worker; results still to come are ignored."""
+        """Stop the timer and let the recognizer's worker end on its own; never waits."""
         self._rest.stop()
+        self._jobs.forget()
+        self._drop_recognizer()
+
+    def _drop_recognizer(self) -> None:
         self._bridge.forget()
-        if self._in_flight:
-            self._in_flight = False
-            self.busy_changed.emit(False)
         if self._recognizer is not None:
-            self._recognizer.shutdown(wait=True)  # as before; correct: wait only at exit
+            self._recognizer.cancel()
+            self._retired = [f for f in self._retired if not f.done()]
+            self._retired.append(self._recognizer.load())
+            self._recognizer.shutdown(wait=False)
             self._recognizer = None
 
+    def join(self, timeout: float) -> None:
+        """At exit only, after the event loop: give loads let go `timeout` s to finish."""
+        self._drop_recognizer()
+        concurrent.futures.wait(self._retired, timeout=timeout)
+
+    def _cancel_running(self) -> None:
+        if self._jobs.running and self._recognizer is not None:
+            self._recognizer.cancel()
+
+    def _ready(self) -> bool:
+        return self.state == "ready" and self._recognizer is not None
+
+    def _run(self, job: Job) -> Future[PageResult]:
+        assert self._recognizer is not None  # _ready() said so
+        return job(self._recognizer)
+
     def _loaded(self, info: ModelInfo) -> None:
-        self.state = "ready"
-        name = Path(info.name).name if is_local(info.name) else info.name
-        self.model_changed.emit(
-            "ready", f"Model: {name} ({info.variant}), loaded in {info.load_seconds:.1f} s"
-        )
+        self.state, self.info = "ready", info
+        self.model_changed.emit("ready", describe(info))
         self.recognize_now()
 
     def _load_failed(self, error: BaseException) -> None:
@@ -131,22 +171,23 @@ class RecognitionController(QObject):
         words = "not downloaded" if self.state == "missing" else "cannot be used"
         self.model_changed.emit(self.state, f"Model: {words}")
 
-    def _done(self, result: PageResult) -> None:
-        self._job_ended()
-        if result.tag != self._subject:
-            self.dropped += 1
-            log.debug("dropped a result: its ink has changed since")
+    def _done(self, _job: Job, result: PageResult) -> None:
+        self.recognized.emit(result)
+
+    def _failed(self, job: Job, error: BaseException) -> None:
+        if isinstance(error, Cancelled):  # ended by a pen-down: read it again when it rests
+            self._jobs.submit(job, now=False)
+            self._rest.start()
         else:
-            self.recognized.emit(result)
-        self.recognize_now()
+            if not isinstance(error, MathpadError):
+                log.error("recognition failed", exc_info=error)  # a bug: keep the traceback
+            self.failed.emit(f"Recognition failed: {error}")
 
-    def _failed(self, error: BaseException) -> None:
-        self._job_ended()
-        if not isinstance(error, MathpadError):
-            log.error("recognition failed", exc_info=error)  # a bug: keep the traceback
-        self.failed.emit(f"Recognition failed: {error}")
-        self.recognize_now()
 
-    def _job_ended(self) -> None:
-        self._in_flight = False
-        self.busy_changed.emit(False)
+def describe(info: ModelInfo) -> str:
+    """The status bar's line: which model, which decoder level (and why not the fastest)."""
+    name = Path(info.name).name if is_local(info.name) else info.name
+    decoder = f"{info.decoder} decoder"
+    if info.decoder != "cached" and info.decoder_reason:
+        decoder += f" ({info.decoder_reason})"
+    return f"Model: {name} ({info.variant}), {decoder}, loaded in {info.load_seconds:.1f} s"

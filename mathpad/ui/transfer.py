@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QByteArray, QMimeData
+from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication, QImage
 
 from mathpad.imaging.loading import image_from_bytes
-from mathpad.render import Rendered
 
 # Qt formats whose bytes Pillow reads as they are (little-endian 32-bit words: B, G, R, A).
 _RAW_MODES = {
@@ -28,15 +27,6 @@ _RAW_MODES = {
 
 def copy_text(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
-
-
-def copy_picture(rendered: Rendered, latex: str) -> None:
-    """The rendered PNG for image editors and chat apps, the LaTeX for text fields."""
-    mime = QMimeData()
-    mime.setData("image/png", QByteArray(rendered.png))
-    mime.setImageData(QImage.fromData(rendered.png, "PNG"))
-    mime.setText(latex)
-    QGuiApplication.clipboard().setMimeData(mime)
 
 
 def clipboard_mime() -> QMimeData:

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSignalBlocker, QSize, Qt
+from PIL import Image
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSize, Qt
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QFontDatabase,
     QGuiApplication,
     QImage,
     QKeyEvent,
@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
-    QPlainTextEdit,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -45,31 +44,38 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from mathpad.autosave import Snapshot
 from mathpad.errors import MathpadError
 from mathpad.imaging.annotate import annotate
 from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
-from mathpad.latex import CopyFormat, clean, for_copy
+from mathpad.latex import CopyFormat, clean
 from mathpad.model.store import DEFAULT_REPO, is_local
 from mathpad.recognizer import PageResult
-from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui import transfer
 from mathpad.ui.actions import build_actions, recolor, shortcut_rows
+from mathpad.ui.alternatives import AlternativesPanel
 from mathpad.ui.bridge import FutureBridge
 from mathpad.ui.canvas import InkCanvas, Tool, screen_copy
+from mathpad.ui.clipboard import Copier
+from mathpad.ui.correction import CorrectionLoop
 from mathpad.ui.dialogs import Dialogs
+from mathpad.ui.editor import LatexEditor
+from mathpad.ui.focus_click import FocusClick
+from mathpad.ui.history_panel import HistoryPanel
 from mathpad.ui.model_dialog import ModelDialog
+from mathpad.ui.pieces_view import PiecesView
 from mathpad.ui.preview import Preview
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
+from mathpad.ui.restore import Keeper, State, picture_of
 from mathpad.ui.settings_dialog import SettingsDialog
 from mathpad.ui.snip import Snipper
 from mathpad.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
-COPY_DPI = 200.0  # the clipboard picture: sharp when pasted into documents
 FIRST_SIZE = QSize(1000, 700)
 SCREEN_SHARE = 0.9  # the first window takes at most this share of the available screen
 FOCUS_STYLE = "QPlainTextEdit:focus { border: 2px solid palette(highlight); }"
@@ -169,8 +175,7 @@ class MainWindow(QMainWindow):
         self.document = InkDocument()
         self.canvas = InkCanvas(self.document, settings.pen_width, scratch_out=settings.scratch_out)
         self.preview = Preview()
-        self.source = QPlainTextEdit(placeholderText="The LaTeX appears here; you can edit it.")
-        self.source.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.source = LatexEditor()
         self.source.setStyleSheet(FOCUS_STYLE)
         self.side_panel = SidePanel()
         self.recognition = RecognitionController(make_recognizer, settings.delay_ms)
@@ -183,6 +188,38 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._restore_layout()
         self._theme(settings.theme)
+        # correct: the correction loop, autosave and restore, the focusing click
+        self.alternatives = AlternativesPanel()
+        self.side_panel.addTab(self.alternatives, "Alternatives")
+        self.correction = CorrectionLoop(
+            self, self.recognition, self.source, self.preview, self.alternatives
+        )
+        self.history = HistoryPanel()
+        self.side_panel.addTab(self.history, "History")
+        self.history.follow(self.recognition, self.correction, self.canvas.load_ink, self._reopen)
+        self.history.copy_requested.connect(transfer.copy_text)
+        self.pieces = PiecesView()
+        self.side_panel.addTab(self.pieces, "Model saw")
+        self.recognition.recognized.connect(self.pieces.show_result)
+        self.copier = Copier(
+            self,
+            self.actions["copy"],
+            self.latex,
+            self.alternatives.texts,
+            lambda: self.settings,
+            self._keep_settings,
+            lambda text: self.statusBar().showMessage(text, 5000),
+            self.history.copied,
+        )
+        self.copier.attach(self)
+        self.recognition.recognized.connect(lambda _result: self.copier.recognized())
+        self.keeper = Keeper(self, self._state)
+        self.keeper.restore.connect(self._restore)
+        self.keeper.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        for changed in (self.canvas.ink_changed, self.source.textChanged):
+            changed.connect(self.keeper.changed)
+        self.keeper.start()
+        FocusClick(self.canvas)
         self.canvas.setFocus()
         self.model = model or settings.model  # what is loaded: the command line wins
         self.variant = variant or settings.variant
@@ -244,9 +281,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.canvas.stroke_started.connect(self.recognition.pen_down)
         self.canvas.ink_changed.connect(self._page_changed)
-        self.source.textChanged.connect(lambda: self.preview.set_latex(self.latex()))
         text = self.source.document()
-        text.undoCommandAdded.connect(self._text_edited)
+        self.source.user_edited.connect(self._text_edited)
         text.undoAvailable.connect(lambda _: self._sync_edit_actions())
         text.redoAvailable.connect(lambda _: self._sync_edit_actions())
         stolen = {"undo", "redo", "paste"}
@@ -328,7 +364,7 @@ class MainWindow(QMainWindow):
 
     def _forget_reading(self) -> None:
         """An empty page: the LaTeX, the preview and the timing of the old one go too."""
-        self.source.setPlainText("")
+        self.source.show_reading("")
         self._timing = ""
         self.time_label.setText("")
 
@@ -339,11 +375,7 @@ class MainWindow(QMainWindow):
         self.actions["remove_picture"].setEnabled(self.document.picture is not None)
 
     def _show_result(self, result: PageResult) -> None:
-        text = result.text()
-        with QSignalBlocker(self.source):
-            self.source.setPlainText(text)
         self._sync_edit_actions()
-        self.preview.set_latex(text, debounce=False)
         self._timing = f"Recognized in {result.seconds:.2f} s"
         self.time_label.setText(self._timing)
 
@@ -362,10 +394,15 @@ class MainWindow(QMainWindow):
             return
         hub_model = self.model if self.model and not is_local(self.model) else DEFAULT_REPO
         self.model_dialog = ModelDialog(
-            self, reason, self.variant, self.dialogs.model_folder, repo=hub_model
+            self,
+            reason,
+            self.variant,
+            self.dialogs.model_folder,
+            missing=self.recognition.state == "missing",
+            repo=hub_model,
         )
         self.model_dialog.model_chosen.connect(self._model_chosen)
-        self.model_dialog.open()
+        self.model_dialog.show()  # not open(): that is window-modal, and drawing goes on
 
     def _model_chosen(self, model: str) -> None:
         self.apply_settings(dataclasses.replace(self.settings, model=model, variant=self.variant))
@@ -405,6 +442,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to recognize yet: write or open something.")
         else:
             self.recognition.recognize_now()
+
+    def _keep_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store_settings()
 
     def _store_settings(self) -> None:
         if self._save is None:
@@ -479,6 +520,7 @@ class MainWindow(QMainWindow):
         except MathpadError as error:
             self.dialogs.error(self, "Cannot save the ink", str(error))
         else:
+            self.keeper.mark_saved()
             self.statusBar().showMessage(f"Saved the ink to {chosen}", 5000)
 
     def paste(self) -> None:
@@ -493,26 +535,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Nothing to paste: the clipboard is empty.", 5000)
 
     def copy(self, fmt: CopyFormat | None = None) -> None:
-        """Copy the LaTeX in `fmt` (default: the last format chosen) to the clipboard."""
-        if fmt is not None and fmt != self.settings.copy_format:
-            self.settings = dataclasses.replace(self.settings, copy_format=fmt)
-            self._store_settings()
-        if not self.latex():
-            self.statusBar().showMessage("Nothing to copy yet.", 3000)
-            return
-        transfer.copy_text(for_copy(self.latex(), self.settings.copy_format))
-        self.statusBar().showMessage("Copied the LaTeX.", 3000)
+        """Copy the LaTeX in `fmt` (default: the last format chosen), checked first."""
+        self.copier.copy(fmt)
 
     def copy_picture(self) -> None:
-        """Copy the rendered formula as a PNG (black on white), with the LaTeX as text."""
-        latex = self.latex()
-        try:
-            rendered = render_png(latex, dpi=COPY_DPI, color="black", background="white")
-        except MathpadError as error:
-            self.statusBar().showMessage(f"Cannot copy a picture. {error}", 8000)
-            return
-        transfer.copy_picture(rendered, latex)
-        self.statusBar().showMessage("Copied the rendered picture.", 3000)
+        """Copy the rendered formula as PNG and SVG (black on white), with the LaTeX."""
+        self.copier.copy_picture()
 
     def snip(self) -> None:
         """Hide, let the user drag a region of the frozen screen, recognize it."""
@@ -569,14 +597,37 @@ class MainWindow(QMainWindow):
         states = (self.saveGeometry(), self.page_splitter.saveState(), self.below.saveState())
         return " ".join(bytes(state.toBase64().data()).decode("ascii") for state in states)
 
+    def _state(self) -> State:
+        picture = self.document.page.picture
+        image = picture.image if picture is not None else None
+        return State(self.document.ink, image, self.source.toPlainText(), self.source.edited)
+
+    def _reopen(self, image: Image.Image) -> None:
+        self._take_picture(transfer.to_qimage(image), "the reading's picture")
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        picture = picture_of(snapshot)
+        if picture is not None:
+            self._take_picture(transfer.to_qimage(picture), "the restored picture")
+        elif not snapshot.ink.is_empty:
+            self.canvas.load_ink(snapshot.ink)
+        self.source.restore(snapshot.latex, snapshot.latex_edited)
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the layout, then stop every worker before the widgets go away."""
+        """Ask about unsaved ink (or keep it), remember the layout, then stop every worker;
+        nothing waits for them."""
+        if self.keeper.unsaved() and self.settings.close_unsaved == "ask":
+            event.ignore()
+            self.keeper.ask_before_closing(self.close)
+            return
+        self.keeper.finish(keep=self.keeper.unsaved())
         self.settings = dataclasses.replace(self.settings, window_layout=self._layout())
         self._store_settings()
         self.shutdown()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.history.shutdown()
         self.recognition.shutdown()
         self.preview.shutdown()
         self._loads.forget()

@@ -20,10 +20,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt makes 
 
 from PySide6.QtCore import QPoint, Qt, QThread
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 from support import MODELS
 
+from mathpad import autosave as autosave_module
 from mathpad import settings as settings_module
+from mathpad.history import database as history_database
 from mathpad.settings import Settings
 
 FIXTURE_MODEL = MODELS / "optimum"
@@ -92,6 +94,22 @@ def _config_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _autosave_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pad's autosave goes to the test's temp dir, never the user's data folder."""
+    folder = tmp_path / "autosave"
+    monkeypatch.setattr(autosave_module, "autosave_dir", lambda: folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _history_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The readings database goes to the test's temp dir, never the user's data folder."""
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setattr(history_database, "history_path", lambda: path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
@@ -113,18 +131,22 @@ def dialogs() -> FakeDialogs:
 def make_window(
     qtbot, dialogs: FakeDialogs, _dangling_threads: None
 ) -> Iterator[Callable[..., object]]:
-    """Build a shown main window; it is closed (workers joined) before the thread check."""
+    """Build a shown main window; it is closed, and loads it let go are given time to end
+    (as `run_gui` does at exit), before the thread check."""
     from mathpad.recognizer import Recognizer
     from mathpad.ui.window import MainWindow
 
     made: list[MainWindow] = []
 
     def build(
-        model: str | None = str(FIXTURE_MODEL), settings: Settings | None = None, **kwargs: object
+        model: str | None = str(FIXTURE_MODEL),
+        settings: Settings | None = None,
+        make_recognizer: Callable[[str | None, str], Recognizer] | None = None,
+        **kwargs: object,
     ) -> MainWindow:
         window = MainWindow(
-            settings or Settings(model=model, delay_ms=50, variant="int8"),
-            lambda m, v: Recognizer(m, v, local_files_only=True),
+            settings or Settings(model=model, delay_ms=50, variant="int8", close_unsaved="keep"),
+            make_recognizer or (lambda m, v: Recognizer(m, v, local_files_only=True)),
             dialogs=dialogs,
             save_settings=settings_module.save_settings,
             **kwargs,
@@ -139,6 +161,9 @@ def make_window(
     yield build
     for window in made:
         window.close()
+        if window.keeper.prompt is not None and window.keeper.prompt.isVisible():
+            window.keeper.prompt.button(QMessageBox.StandardButton.Discard).click()
+        window.recognition.join(timeout=20.0)  # as the app does at exit: loads let go end
 
 
 @pytest.fixture

@@ -50,16 +50,17 @@ def test_a_done_future_is_still_delivered_later(qtbot) -> None:
     qtbot.waitUntil(lambda: seen == [1], timeout=1000)
 
 
-def test_cancelled_and_forgotten_futures_are_dropped(qtbot) -> None:
+def test_cancelled_futures_say_so_and_forgotten_ones_are_dropped(qtbot) -> None:
     bridge = FutureBridge()
     seen: list[object] = []
     cancelled: Future[int] = Future()
-    bridge.deliver(cancelled, seen.append, seen.append)
+    bridge.deliver(cancelled, seen.append, seen.append, lambda: seen.append("cancelled"))
     cancelled.cancel()
+    qtbot.waitUntil(lambda: seen == ["cancelled"], timeout=1000)
     late: Future[int] = Future()
     bridge.deliver(late, seen.append, seen.append)
     bridge.forget()
     late.set_result(2)
     qtbot.wait(20)
-    assert seen == []
+    assert seen == ["cancelled"]
     assert bridge.pending() == 0

@@ -104,7 +104,7 @@ def test_copy_the_rendered_picture(window) -> None:
 
 def test_copy_picture_of_unrenderable_latex_says_why(window) -> None:
     QGuiApplication.clipboard().setText("before")
-    window.source.setPlainText(r"\begin{foo}1\end{foo}")  # an environment no one draws
+    window.source.setPlainText(r"\foo{1}")
     window.actions["copy_picture"].trigger()
     assert QGuiApplication.clipboard().text() == "before"
     assert "mathtext does not know" in window.statusBar().currentMessage()

@@ -112,12 +112,12 @@ def test_a_broken_model_gives_a_message(make_window, tmp_path: Path, qtbot) -> N
 
 def test_unrenderable_source_shows_the_notice_and_still_copies(window, qtbot) -> None:
     window.source.setFocus()
-    QTest.keyClicks(window.source, r"\begin{foo}x\end{foo}")
+    QTest.keyClicks(window.source, r"\foo{x}=1")
     qtbot.waitUntil(lambda: window.preview.notice is not None, timeout=5000)
-    assert r"mathtext does not know \begin" in window.preview.notice
+    assert r"mathtext does not know \foo" in window.preview.notice
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_C, CTRL | SHIFT)
-    assert QGuiApplication.clipboard().text() == r"\begin{foo}x\end{foo}"
+    assert QGuiApplication.clipboard().text() == r"\foo{x}=1"
 
 
 def test_save_ink_with_ctrl_s(window, draw, dialogs, tmp_path: Path) -> None:
@@ -163,6 +163,8 @@ def test_paste_with_focus_in_the_editor_opens_the_picture(window, qtbot) -> None
     with qtbot.waitSignal(window.recognition.recognized, timeout=10_000):
         QTest.keyClick(window.source, Qt.Key.Key_V, CTRL)
     assert window.document.picture is not None  # Ctrl+V reached the window, not the editor
+    assert window.source.toPlainText() == "typed"  # the user's text wins: the reading is
+    assert window.source.offered is not None  # offered beside it
 
 
 def test_a_file_dropped_on_the_editor_is_opened_not_inserted(window, tmp_path, qtbot) -> None:

@@ -1,0 +1,73 @@
+"""The window never waits for the recognizer: switching the variant while the model loads,
+or closing then, returns to the event loop at once instead of joining the loading worker.
+
+The loads are held at a gate (a real Recognizer whose load first waits for an event), so
+a join would hold the GUI thread until the gate opens, two seconds later, while the
+window's own work is measured without onnxruntime in the way: it keeps the GIL while it
+initializes a session (microsoft/onnxruntime#27063), which can stall any Python thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from mathpad.recognizer import ModelInfo, Recognizer
+
+STALL_LIMIT_S = 0.100
+GATE_S = 2.0
+
+
+class GatedRecognizer(Recognizer):
+    """The real recognizer; its load starts once `gate` is open."""
+
+    gate = threading.Event()
+
+    def _load(self) -> ModelInfo:
+        self.gate.wait(10)
+        return super()._load()
+
+
+@pytest.fixture
+def gated_window(make_window):
+    GatedRecognizer.gate.clear()
+    opener = threading.Timer(GATE_S, GatedRecognizer.gate.set)
+    opener.start()
+    window = make_window(make_recognizer=lambda m, v: GatedRecognizer(m, v))
+    yield window
+    opener.cancel()
+    GatedRecognizer.gate.set()
+
+
+def _held(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def test_switching_the_variant_during_a_load_never_waits(gated_window, qtbot) -> None:
+    window = gated_window
+    assert window.recognition.state == "loading"
+    held = _held(
+        lambda: window.apply_settings(dataclasses.replace(window.settings, variant="fp32"))
+    )
+    held = max(
+        held,
+        _held(lambda: window.apply_settings(dataclasses.replace(window.settings, variant="int8"))),
+    )
+    assert window.recognition.state == "loading"
+    assert held < STALL_LIMIT_S, f"switching held the event loop {held * 1000:.0f} ms"
+    GatedRecognizer.gate.set()
+    qtbot.waitUntil(lambda: window.recognition.state == "ready", timeout=30_000)
+    assert window.recognition.info.variant == "int8"  # the last choice won
+
+
+def test_closing_during_a_load_never_waits(gated_window) -> None:
+    window = gated_window
+    held = _held(window.close)
+    assert not window.isVisible()
+    assert held < STALL_LIMIT_S, f"closing held the event loop {held * 1000:.0f} ms"
+    GatedRecognizer.gate.set()  # the old load ends on its own, after the window has gone
