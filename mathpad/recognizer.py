@@ -28,7 +28,7 @@ from PIL import Image
 from mathpad.errors import InputError
 from mathpad.imaging.loading import to_rgb
 from mathpad.ink.strokes import Ink
-from mathpad.latex import clean
+from mathpad.latex import aligned, tidy
 from mathpad.model.engine import Cancel, Decode, Engine, Recognition
 from mathpad.model.store import DEFAULT_VARIANT, Progress, graph_cache_dir, resolve_model
 
@@ -147,16 +147,9 @@ def _map(opcodes: list[tuple[str, int, int, int, int]], at: int, *, end: bool) -
 
 
 def _layout(expressions: Sequence[str], style: JoinStyle) -> str:
-    if style == "lines" or len([e for e in expressions if e]) < 2:
-        return clean("\n".join(expressions))
-    rows = [_align_row(e) for e in clean("\n".join(expressions)).splitlines()]
-    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
-
-
-def _align_row(expression: str) -> str:
-    """Align rows at their first relation sign, as people align derivations."""
-    before, sign, after = expression.partition("=")
-    return f"{before}&{sign}{after}" if sign else f"&{expression}"
+    """The expressions tidied, one per line, or as one `aligned` block when there are two+."""
+    lines = tidy("\n".join(expressions))
+    return aligned(lines.splitlines()) if style == "aligned" and "\n" in lines else lines
 
 
 def _pieces() -> ModuleType:
