@@ -12,7 +12,6 @@ import pytest
 from onnx import TensorProto, helper
 
 from mathpad.errors import ModelError
-from mathpad.model import diagnose
 from mathpad.model.diagnose import load_session
 from mathpad.model.engine import Engine
 from mathpad.model.sessions import make_session
@@ -64,9 +63,3 @@ def test_an_unusable_cache_folder_runs_without_the_saved_optimization_and_says_i
     assert first.recognize
     warnings = [r for r in caplog.records if "cannot be used" in r.getMessage()]
     assert len(warnings) == 1 and "without the saved optimization" in warnings[0].getMessage()
-
-
-def test_folder_usable_is_a_real_write(tmp_path: Path) -> None:
-    assert diagnose.folder_usable(tmp_path / "new")
-    (tmp_path / "file").write_text("")
-    assert not diagnose.folder_usable(tmp_path / "file" / "sub")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -28,8 +27,6 @@ log = logging.getLogger(__name__)
 
 Session = TypeVar("Session")
 
-_warned_folders: set[Path] = set()
-
 
 def load_session(
     make: Callable[[Path, Path | None], Session],
@@ -40,26 +37,13 @@ def load_session(
 ) -> Session:
     """`make(path, optimized_dir)`, or the reason it failed as one `ModelError`.
 
-    When the saved-optimization folder is what fails, the session is made again without it
-    (one log line per folder and run) instead of blaming the model file.
+    A fault of the saved-optimization folder never reaches here: `make_session` runs
+    without the saved copy then. What does is the model file or the runtime.
     """
     _telemetry_off()
     try:
         return make(path, optimized_dir)
-    except Exception as error:  # onnxruntime and the file system raise their own types
-        if optimized_dir is not None and not folder_usable(optimized_dir):
-            if optimized_dir not in _warned_folders:
-                _warned_folders.add(optimized_dir)
-                log.warning(
-                    "the cache folder %s cannot be used (%s); running without the saved "
-                    "optimization, which makes each start slower",
-                    optimized_dir,
-                    first_line(error),
-                )
-            try:
-                return make(path, None)
-            except Exception as second:  # as above
-                raise explain(path, second, files) from second
+    except Exception as error:  # onnxruntime raises its own exception types
         raise explain(path, error, files) from error
 
 
@@ -105,19 +89,6 @@ def structural_damage(path: Path) -> str | None:
     except Exception as error:  # protobuf's DecodeError, onnx's ValidationError, OSError
         return f"onnx's check fails: {first_line(error)[:160]}"
     return None
-
-
-def folder_usable(folder: Path) -> bool:
-    """Whether files can be created in `folder` (made if needed): a real write, not a guess
-    from permission bits."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-") as probe:
-            probe.write(b"0" * 4096)
-            probe.flush()
-    except OSError:
-        return False
-    return True
 
 
 def first_line(error: BaseException) -> str:

@@ -22,6 +22,8 @@ from mathpad.files import replace_atomically
 
 log = logging.getLogger(__name__)
 
+_warned_folders: set[Path] = set()  # a folder that cannot be used is named once per run
+
 SessionFactory = Callable[[Path], ort.InferenceSession]
 
 # Saving the optimized graph halves an int8 decoder's load time; for fp32's 1.2 GB graphs
@@ -94,7 +96,14 @@ def make_session(
     try:
         return _make_copy(path, copy, options)
     except (OSError, MemoryError) as error:
-        log.warning("cannot save an optimized copy of %s (%s): running without", path.name, error)
+        if optimized_dir not in _warned_folders:
+            _warned_folders.add(optimized_dir)
+            log.warning(
+                "the cache folder %s cannot be used (%s); running without the saved "
+                "optimization, which makes each start slower",
+                optimized_dir,
+                error,
+            )
         return open_session(path, session_options(threads))
 
 
