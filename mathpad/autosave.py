@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-import platformdirs
-
+from mathpad import paths
 from mathpad.errors import InputError
 from mathpad.files import replace_atomically
 from mathpad.ink.inkml import parse_inkml, to_inkml
@@ -55,7 +54,7 @@ class Snapshot:
 
 def autosave_dir() -> Path:
     """Where the snapshot lives: the per-user data folder (`~/.local/share/mathpad`)."""
-    return Path(platformdirs.user_data_dir("mathpad", appauthor=False)) / "autosave"
+    return paths.data_dir() / "autosave"
 
 
 class Autosave:

@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         "--alternatives", type=_count, default=0, metavar="K",
         help="add the K best other readings (beam search) to each JSON record",
     )  # fmt: skip
+    recognize.add_argument(
+        "--save-pieces", type=Path, default=None, metavar="DIR",
+        help="for pages (--page, .inkml): save what the model saw for each piece as DIR/NAME-N.png",
+    )  # fmt: skip
     recognize.add_argument("--json", action="store_true", help="one JSON object per line")
     recognize.set_defaults(run=_recognize)
 
@@ -343,6 +347,10 @@ def _page_record(
         if isinstance(item, Image.Image)
         else recognizer.recognize_ink(item)
     )
+    if args.save_pieces is not None:
+        from mathpad.imaging.pieces import save_pieces
+
+        save_pieces(args.save_pieces, page.images, Path(name).stem)
     record: dict[str, object] = {
         "path": name,
         "latex": page.text(args.join),

@@ -30,7 +30,15 @@ from mathpad.imaging.loading import to_rgb
 from mathpad.ink.strokes import Ink
 from mathpad.latex import aligned, tidy
 from mathpad.model.engine import Cancel, Decode, Engine, Recognition
-from mathpad.model.store import DEFAULT_VARIANT, Progress, graph_cache_dir, resolve_model
+
+# `X as X`: re-exported, so the window reaches the model's store through this facade only.
+from mathpad.model.store import DEFAULT_REPO as DEFAULT_REPO
+from mathpad.model.store import DEFAULT_VARIANT, graph_cache_dir, resolve_model
+from mathpad.model.store import VARIANTS as VARIANTS
+from mathpad.model.store import Progress as Progress
+from mathpad.model.store import check_model_folder as check_model_folder
+from mathpad.model.store import download_model as download_model
+from mathpad.model.store import is_local as is_local
 
 T = TypeVar("T")
 JoinStyle = Literal["lines", "aligned"]

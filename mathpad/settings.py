@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
-
+from mathpad import paths
 from mathpad.errors import InputError
 from mathpad.files import read_limited, write_atomic
 from mathpad.latex import COPY_FORMATS, CopyFormat
@@ -67,7 +66,7 @@ class SettingsRead:
 
 def config_dir() -> Path:
     """The per-user config folder (`~/.config/mathpad` on Linux); tests point it elsewhere."""
-    return Path(platformdirs.user_config_dir("mathpad", appauthor=False))
+    return paths.config_dir()
 
 
 def settings_path() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -13,13 +14,14 @@ from typing import Any
 import pytest
 from support import EXPORTERS, FIXTURES, MODELS
 
-from mathpad import autosave
-from mathpad.history import database as history_database
+from mathpad import paths
 
 # huggingface_hub reads these once, at import: no test may reach the network or the user's cache.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mathpad-test-hf-")
 import mathpad.model  # noqa: F401  (as the command line does: its telemetry switches first)
+
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +30,11 @@ def _private_dirs(
 ) -> None:
     """Keep every test away from the user's caches, config and the network."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    # mathpad's own data paths, patched where they are defined (platformdirs ignores XDG on
-    # macOS and Windows): the autosave folder and the history database.
-    monkeypatch.setattr(autosave, "autosave_dir", lambda: home / "data" / "autosave")
-    monkeypatch.setattr(history_database, "history_path", lambda: home / "data" / "history.db")
+    # mathpad's own path functions, not XDG variables: platformdirs ignores those on macOS
+    # and Windows, where tests would otherwise write the user's real folders.
+    monkeypatch.setattr(paths, "config_dir", lambda: home / "config")
+    monkeypatch.setattr(paths, "cache_dir", lambda: home / "cache")
+    monkeypatch.setattr(paths, "data_dir", lambda: home / "data")
 
 
 @pytest.fixture(scope="session")

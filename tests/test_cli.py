@@ -228,3 +228,27 @@ def test_json_carries_token_probabilities_decoder_and_alternatives(
     assert scores == sorted(scores, reverse=True)
     assert record["text"] not in [a["latex"] for a in alternatives]
     assert len({a["latex"] for a in alternatives}) == len(alternatives)
+
+
+def test_save_pieces_writes_what_the_model_saw(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "pieces"
+    code, out, _ = _run(capsys, "recognize", "--model", str(MODELS / "optimum"), "--json",
+                        "--save-pieces", str(folder), str(INK / "two_lines.inkml"))  # fmt: skip
+    record = json.loads(out)
+    saved = sorted(folder.glob("two_lines-*.png"))
+    assert code == 0 and len(saved) == len(record["token_ids"]) >= 2
+    with Image.open(saved[0]) as piece:
+        assert piece.width > piece.height > 0  # a line padded to the model's 3:2, not the page
+
+
+def test_save_pieces_into_an_unwritable_place_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    ink = str(INK / "two_lines.inkml")
+    code, _, err = _run(capsys, "recognize", "--model", str(MODELS / "optimum"),
+                        "--save-pieces", str(blocker / "sub"), ink)  # fmt: skip
+    assert code == 1 and "cannot save the pieces" in err and len(err.strip().splitlines()) == 1

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from mathpad import paths
 from mathpad.errors import InputError
 
 FILE_NAME = "history.sqlite3"
@@ -75,7 +74,7 @@ class Reading:
 
 def history_path() -> Path:
     """The database in the per-user data folder (`~/.local/share/mathpad` on Linux)."""
-    return Path(platformdirs.user_data_dir("mathpad", appauthor=False)) / FILE_NAME
+    return paths.data_dir() / FILE_NAME
 
 
 class History:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from mathpad import paths
 from mathpad.errors import Cancelled, ModelError, ModelNotDownloadedError
 
 DEFAULT_REPO = "onnx-community/latex_finetuned-ONNX"
@@ -79,9 +80,7 @@ class ModelFiles:
 
 def graph_cache_dir() -> Path:
     """Where derived decoder graphs live: the user's cache, never the Hugging Face cache."""
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("mathpad")) / "graphs"
+    return paths.cache_dir() / "graphs"
 
 
 def onnx_names(variant: str) -> tuple[str, str]:

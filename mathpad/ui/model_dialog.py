@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from mathpad.errors import Cancelled, ModelError, ModelNotDownloadedError
-from mathpad.model.store import DEFAULT_REPO, Progress, check_model_folder, download_model
+from mathpad.recognizer import DEFAULT_REPO, Progress, check_model_folder, download_model
 from mathpad.ui.bridge import FutureBridge, ProgressRelay
 
 Download = Callable[..., Path]

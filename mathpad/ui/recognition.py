@@ -23,8 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from mathpad.errors import Cancelled, MathpadError, ModelError, ModelNotDownloadedError
 from mathpad.ink.strokes import Ink
-from mathpad.model.store import is_local
-from mathpad.recognizer import Doubt, ModelInfo, PageResult, Recognizer
+from mathpad.recognizer import Doubt, ModelInfo, PageResult, Recognizer, is_local
 from mathpad.ui.bridge import FutureBridge
 from mathpad.ui.latest import Latest
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from mathpad.latex import COPY_FORMATS, for_copy
-from mathpad.model.store import DEFAULT_REPO, VARIANTS
+from mathpad.recognizer import DEFAULT_REPO, VARIANTS
 from mathpad.settings import THEMES, Settings
 from mathpad.ui.model_dialog import ChooseFolder
 

@@ -51,8 +51,7 @@ from mathpad.imaging.loading import load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
 from mathpad.latex import CopyFormat, clean
-from mathpad.model.store import DEFAULT_REPO, is_local
-from mathpad.recognizer import PageResult
+from mathpad.recognizer import DEFAULT_REPO, PageResult, is_local
 from mathpad.settings import Settings
 from mathpad.ui import transfer
 from mathpad.ui.actions import build_actions, recolor, shortcut_rows

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from support import MODELS
 
 from mathpad import autosave as autosave_module
+from mathpad import paths
 from mathpad import settings as settings_module
 from mathpad.history import database as history_database
 from mathpad.settings import Settings
@@ -119,7 +120,7 @@ def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _shared_graph_cache(_graph_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One private cache for the whole GUI run: the fixture model's derived decoder graphs
     are made once, not once per window (still never the user's cache)."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_graph_cache))
+    monkeypatch.setattr(paths, "cache_dir", lambda: _graph_cache)
 
 
 @pytest.fixture
