@@ -45,11 +45,12 @@ from mathpad.model.engine import Engine
 from mathpad.model.runners import DecoderRunner, DecodeState
 from mathpad.model.store import resolve_model
 
-MODELS = Path("/work/models")
+# Outside the repository (gigabytes); both settable, the defaults are this project's machines.
+MODELS = Path(os.environ.get("MATHPAD_BENCH_MODELS", "/work/models"))
 DEFAULT_MODELS = (MODELS / "full-torch", MODELS / "full-optimum")
 DEFAULT_PAST = MODELS / "full-optimum-past"  # make_optimum_past.py, from full-optimum's weights
 DEFAULT_CACHE = MODELS / "bench-graphs"  # derived graphs, kept between runs
-DEV_PYTHON = "/work/venvs/optimum/bin/python"
+DEV_PYTHON = os.environ.get("MATHPAD_OPTIMUM_PYTHON", "/work/venvs/optimum/bin/python")
 RESULTS = Path(__file__).parent / "results"
 WARM_UP = 4  # tokens of the untimed first recognition of each configuration
 LENGTH = 40  # tokens per recognition (start included) for the main comparison
