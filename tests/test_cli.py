@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ import pytest
 from PIL import Image
 from support import IMAGES, MODELS, image_names
 
+from mathpad import cli
 from mathpad.cli import main
 
 INK = Path(__file__).parent / "data" / "ink"
@@ -155,36 +153,25 @@ def test_odd_but_valid_images_are_recognized(
     assert [json.loads(line)["path"] for line in out.splitlines()] == paths
 
 
-def _mathpad() -> list[str]:
-    return [sys.executable, "-c", "import sys; from mathpad.cli import main; sys.exit(main())"]
+def test_records_stream_in_input_order_duplicates_included(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`a.png a.png b.inkml`: three records in order, the first two out before b is read."""
+    image, ink = str(IMAGES / image_names()[0]), INK / "two_lines.inkml"
+    load, before_ink = cli._load, []
 
+    def load_after_looking(path: Path) -> object:
+        if path == ink:  # what had been printed (and flushed) when the last input is read
+            before_ink.append(capsys.readouterr().out)
+        return load(path)
 
-def _lines(stream: Any) -> queue.Queue[str]:
-    """A child's stdout, line by line as it comes, read by a thread of its own."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
-    return lines
-
-
-def test_records_stream_in_input_order_duplicates_included(tmp_path: Path) -> None:
-    """`a.png a.png b.inkml`: three records in order, the first two before b is even read."""
-    image = str(IMAGES / image_names()[0])
-    ink = tmp_path / "b.inkml"
-    os.mkfifo(ink)  # reading it blocks until the test writes: nothing can decode b early
-    command = [*_mathpad(), "recognize", "--json", "--model", str(MODELS / "optimum"),
-               image, image, str(ink)]  # fmt: skip
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = _lines(child.stdout)
-    try:
-        first, second = lines.get(timeout=120), lines.get(timeout=60)  # queue.Empty: not streamed
-        with ink.open("wb") as stream:  # only now does b.inkml exist for the reader
-            stream.write((INK / "two_lines.inkml").read_bytes())
-        third = lines.get(timeout=60)
-        assert child.wait(60) == 0, child.stderr.read() if child.stderr else ""
-    finally:
-        child.kill()
-        child.wait()
-    records = [json.loads(line) for line in (first, second, third)]
+    monkeypatch.setattr(cli, "_load", load_after_looking)
+    code, rest, _ = _run(capsys, "recognize", "--json", "--model", str(MODELS / "optimum"),
+                         image, image, str(ink))  # fmt: skip
+    assert code == 0
+    (early,) = before_ink
+    assert len(early.splitlines()) == 2  # both image records, before the ink was even opened
+    records = [json.loads(line) for line in (early + rest).splitlines()]
     assert [r["path"] for r in records] == [image, image, str(ink)]
     assert records[0]["token_ids"] == records[1]["token_ids"]
     assert len(records[2]["expressions"]) == 2

@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from mathpad.errors import InputError
-from mathpad.files import write_atomic
+from mathpad.files import read_limited, write_atomic
 from mathpad.ink.strokes import Ink, Stroke
 
 INKML_NAMESPACE = "http://www.w3.org/2003/InkML"
@@ -123,18 +123,7 @@ class _Reader:
 def read_inkml(path: str | os.PathLike[str]) -> Ink:
     """Read an ink file, refusing oversized files before reading them into memory."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_INKML_BYTES:
-            raise InputError(
-                f"{path} is {size / 2**20:.0f} MiB; mathpad reads ink files up to "
-                f"{MAX_INKML_BYTES // 2**20} MiB (a handwritten formula is a few KiB)"
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist; check the file name") from None
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    data = read_limited(path, MAX_INKML_BYTES, "drawing (InkML)")  # no FIFO, device or huge file
     return parse_inkml(data, source=str(path))
 
 
@@ -289,7 +278,7 @@ def _numbers(text: str, count: int, where: str) -> np.ndarray:
 
 def _is_number(token: str) -> bool:
     try:
-        np.fromstring(token, sep=" ")
+        float(token)
     except ValueError:
         return False
     return True
