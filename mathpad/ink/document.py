@@ -136,9 +136,10 @@ class InkDocument:
         thread brings its bounds already measured)."""
         self._apply(loaded if isinstance(loaded, Page) else Page(loaded))
 
-    def set_picture(self, picture: Picture) -> None:
-        """Start a page holding `picture` and no ink (opening, pasting, a snip), undoably."""
-        self._apply(Page(Ink(()), picture))
+    def set_picture(self, picture: Picture, ink: Ink | None = None) -> None:
+        """Start a page holding `picture` and no ink (opening, pasting, a snip) or the ink
+        that was on it (a restored page), undoably."""
+        self._apply(Page(ink if ink is not None else Ink(()), picture))
 
     def remove_picture(self) -> None:
         """Take the picture away and keep the ink, undoably."""

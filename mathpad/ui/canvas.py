@@ -152,10 +152,11 @@ class InkCanvas(QWidget):
         self._enlarge = True  # a file's units are not ours: scale it to fill the view
         self._document_changed(fit=True)
 
-    def load_picture(self, picture: Picture, shown: QImage) -> None:
-        """Start a page with `picture` (undoable); `shown` is its `screen_copy`."""
+    def load_picture(self, picture: Picture, shown: QImage, ink: Ink | None = None) -> None:
+        """Start a page with `picture` and maybe the `ink` on it (undoable); `shown` is its
+        `screen_copy`."""
         self._pictures[id(picture)] = (picture, shown)
-        self.document.set_picture(picture)
+        self.document.set_picture(picture, ink)
         self._enlarge = False
         self._document_changed(fit=True)
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from mathpad.autosave import Autosave, Snapshot
 from mathpad.errors import MathpadError
-from mathpad.imaging.loading import image_from_bytes
 from mathpad.ink.strokes import Ink
 from mathpad.ui.latest import Latest
 
@@ -162,10 +161,3 @@ class Keeper(QObject):
         if not isinstance(error, MathpadError):
             log.error("autosave failed", exc_info=error)
         self.message.emit(f"Autosave failed: {error}")
-
-
-def picture_of(snapshot: Snapshot) -> Image.Image | None:
-    """The snapshot's picture, decoded like any picture the pad opens."""
-    if snapshot.picture_png is None:
-        return None
-    return image_from_bytes(snapshot.picture_png, "the restored picture")

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 from mathpad.autosave import Snapshot
 from mathpad.errors import MathpadError
 from mathpad.imaging.annotate import annotate
-from mathpad.imaging.loading import load_image
+from mathpad.imaging.loading import image_from_bytes, load_image
 from mathpad.ink.document import InkDocument, Page, Picture
 from mathpad.ink.inkml import read_inkml, write_inkml
 from mathpad.latex import CopyFormat, clean
@@ -68,7 +68,7 @@ from mathpad.ui.model_dialog import ModelDialog
 from mathpad.ui.pieces_view import PiecesView
 from mathpad.ui.preview import Preview
 from mathpad.ui.recognition import ModelState, RecognitionController, RecognizerFactory
-from mathpad.ui.restore import Keeper, State, picture_of
+from mathpad.ui.restore import Keeper, State
 from mathpad.ui.settings_dialog import SettingsDialog
 from mathpad.ui.snip import Snipper
 from mathpad.ui.theme import apply_theme
@@ -103,6 +103,12 @@ def picture_from(qimage: QImage, name: str) -> tuple[Picture, QImage]:
     """A pasted or dropped picture, validated (runs on a worker thread)."""
     image = transfer.picture_from_qimage(qimage, name)
     return Picture(image, name), screen_copy(image)
+
+
+def restored_picture(png: bytes) -> tuple[Picture, QImage]:
+    """The autosaved picture, decoded like any picture the pad opens (on a worker thread)."""
+    picture = image_from_bytes(png, "the restored picture")
+    return Picture(picture, "the restored picture"), screen_copy(picture)
 
 
 class SidePanel(QTabWidget):
@@ -605,12 +611,20 @@ class MainWindow(QMainWindow):
         self._take_picture(transfer.to_qimage(image), "the reading's picture")
 
     def _restore(self, snapshot: Snapshot) -> None:
-        picture = picture_of(snapshot)
-        if picture is not None:
-            self._take_picture(transfer.to_qimage(picture), "the restored picture")
-        elif not snapshot.ink.is_empty:
-            self.canvas.load_ink(snapshot.ink)
+        """The page a crash left: its picture (decoded on a worker) with the ink on it."""
         self.source.restore(snapshot.latex, snapshot.latex_edited)
+        if snapshot.picture_png is None:
+            if not snapshot.ink.is_empty:
+                self.canvas.load_ink(snapshot.ink)
+            return
+
+        def restored(loaded: tuple[Picture, QImage]) -> None:
+            self.statusBar().clearMessage()
+            self.canvas.load_picture(*loaded, ink=snapshot.ink)
+
+        self.statusBar().showMessage("Opening the restored picture…")
+        future = self._loader.submit(restored_picture, snapshot.picture_png)
+        self._loads.deliver(future, restored, self._failed_to("Cannot restore the picture"))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about unsaved ink (or keep it), remember the layout, then stop every worker;

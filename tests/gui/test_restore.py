@@ -3,7 +3,10 @@ asks (or keeps it); every change is autosaved."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
@@ -38,6 +41,23 @@ def test_a_crashed_runs_drawing_is_offered_back(make_window, qtbot, _autosave_in
     qtbot.waitUntil(lambda: len(window.document.ink.strokes) == 1, timeout=5000)
     assert window.document.ink.strokes[0] == snapshot.ink.strokes[0]
     assert window.source.toPlainText() == "x^{2} mine" and window.source.edited
+
+
+def test_a_restored_picture_keeps_the_ink_written_on_it(
+    make_window, qtbot, _autosave_in_tmp
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (240, 120), "white").save(buffer, "PNG")
+    ink = Ink((Stroke(np.array([[20.0, 30.0], [200.0, 90.0]])),))
+    left = Autosave(_autosave_in_tmp)
+    assert left.claim() == "fresh"
+    left.save(Snapshot(ink, buffer.getvalue(), "", latex_edited=False))
+    left.release()
+    window = make_window()
+    QTest.mouseClick(window.keeper.prompt.button(Button.Yes), LEFT)
+    qtbot.waitUntil(lambda: window.document.page.picture is not None, timeout=5000)
+    assert window.document.page.picture.size == (240, 120)
+    assert window.document.ink.strokes == ink.strokes  # the annotation came back with it
 
 
 def test_a_declined_restore_is_forgotten(make_window, qtbot, _autosave_in_tmp) -> None:
