@@ -84,6 +84,11 @@ class RecognitionController(QObject):
         self._recognizer = self._make(model, variant)
         self._bridge.deliver(self._recognizer.load(), self._loaded, self._load_failed)
 
+    @property
+    def delay_ms(self) -> int:
+        """How long the pen must rest before the drawing is read."""
+        return self._rest.interval()
+
     def set_delay(self, delay_ms: int) -> None:
         self._rest.setInterval(delay_ms)
 

@@ -38,5 +38,5 @@ def test_run_gui_opens_the_window_with_the_saved_settings(qapp, monkeypatch) -> 
     assert app_module.run_gui() == 0
     (window,) = seen
     assert window.model == str(FIXTURE_MODEL)
-    assert window.recognition._rest.interval() == 700
+    assert window.recognition.delay_ms == 700
     window.deleteLater()

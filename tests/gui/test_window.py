@@ -53,7 +53,10 @@ def test_resting_pen_recognizes_and_fills_source_and_preview(window, draw, qtbot
     assert window.source.toPlainText() == result.text()
     qtbot.waitUntil(window.preview.idle, timeout=5000)
     shown = not window.preview.pixmap().isNull() or window.preview.notice is not None
-    assert shown or not window.latex()  # a picture, a notice, or the placeholder for ""
+    if window.latex():
+        assert shown  # the formula, or a notice saying why it cannot be drawn
+    else:
+        assert window.preview.pixmap().isNull() and window.preview.notice is None
     assert window.time_label.text().startswith("Recognized in ")
 
 
@@ -135,7 +138,7 @@ def test_settings_dialog_applies_and_persists(window, qtbot) -> None:
     dialog.pen_width.setValue(4.5)
     dialog.accept()
     assert window.canvas.pen_width == 4.5
-    assert window.recognition._rest.interval() == 900
+    assert window.recognition.delay_ms == 900
     saved = load_settings()
     assert (saved.delay_ms, saved.pen_width, saved.model) == (900, 4.5, str(FIXTURE_MODEL))
 
