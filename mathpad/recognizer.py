@@ -189,6 +189,16 @@ class _Forced:
     strokes: frozenset[bytes]
 
 
+def preload() -> None:
+    """Import now, in the caller's thread, what a first load would import on the worker.
+
+    `import onnx` (needed to derive graphs) keeps the GIL for about a second while its
+    extension starts, which would freeze every other thread, a window's included. The pad
+    calls this before its window shows, so its event loop never stalls on it.
+    """
+    import mathpad.model.derive  # noqa: F401  (imports onnx)
+
+
 class _Inline(Executor):
     """Runs each task at once in the caller's thread: the synchronous seam for tests."""
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from mathpad import __version__
 from mathpad.errors import MathpadError
-from mathpad.recognizer import Recognizer
+from mathpad.recognizer import Recognizer, preload
 from mathpad.settings import load_settings, save_settings
 from mathpad.ui.window import MainWindow
 
@@ -49,6 +49,7 @@ def run_gui(
     `revision` pins the hub revision of the model, as on the command line.
     """
     check_qt()
+    preload()  # before any window: an import that keeps the GIL must not freeze one
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("mathpad")
     app.setApplicationVersion(__version__)

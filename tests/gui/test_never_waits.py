@@ -1,21 +1,26 @@
 """The window never waits for the recognizer: switching the variant while the model loads,
 or closing then, returns to the event loop at once instead of joining the loading worker.
 
-The loads are held at a gate (a real Recognizer whose load first waits for an event), so
-a join would hold the GUI thread until the gate opens, two seconds later, while the
-window's own work is measured without onnxruntime in the way: it keeps the GIL while it
-initializes a session (microsoft/onnxruntime#27063), which can stall any Python thread.
+The first tests hold the loads at a gate (a real Recognizer whose load first waits for an
+event), so a join would hold the GUI thread until the gate opens, two seconds later. The
+last lets a real load run, graphs derived from scratch, and probes the event loop itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 
 import pytest
+from PySide6.QtCore import QTimer
 
-from mathpad.recognizer import ModelInfo, Recognizer
+from mathpad import paths
+from mathpad.recognizer import ModelInfo, Recognizer, preload
+from mathpad.settings import Settings
+
+from .conftest import FIXTURE_MODEL
 
 STALL_LIMIT_S = 0.100
 GATE_S = 2.0
@@ -63,6 +68,26 @@ def test_switching_the_variant_during_a_load_never_waits(gated_window, qtbot) ->
     GatedRecognizer.gate.set()
     qtbot.waitUntil(lambda: window.recognition.state == "ready", timeout=30_000)
     assert window.recognition.info.variant == "int8"  # the last choice won
+
+
+def test_a_real_load_switched_midway_never_stalls_the_event_loop(
+    make_window, qtbot, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path)  # derive the graphs anew
+    preload()  # as run_gui does before its window shows
+    ticks: list[float] = []
+    probe = QTimer(interval=5)
+    probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe.start()
+    window = make_window(settings=Settings(model=str(FIXTURE_MODEL), variant="fp32"))
+    qtbot.wait(30)
+    window.apply_settings(dataclasses.replace(window.settings, variant="int8"))
+    qtbot.waitUntil(lambda: window.recognition.state == "ready", timeout=60_000)
+    qtbot.wait(30)
+    probe.stop()
+    longest = max(b - a for a, b in itertools.pairwise(ticks))
+    assert window.recognition.info.variant == "int8"
+    assert longest < STALL_LIMIT_S, f"the event loop stalled {longest * 1000:.0f} ms"
 
 
 def test_closing_during_a_load_never_waits(gated_window) -> None:
