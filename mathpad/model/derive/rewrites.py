@@ -63,7 +63,6 @@ class Precision:
 
 @dataclass
 class DerivedGraphs:
-    level: str
     prepare: onnx.ModelProto
     step: onnx.ModelProto
     signature: StepSignature
@@ -121,7 +120,7 @@ def derive(model: onnx.ModelProto, level: str) -> DerivedGraphs:
         max_length=layout.max_length,
         new_tokens=new_tokens,
     )
-    return DerivedGraphs(level, prepare, model, signature, precision)
+    return DerivedGraphs(prepare, model, signature, precision)
 
 
 def _split_heads_by_encoder_batch(flow: DataFlow, layout: Layout) -> None:
