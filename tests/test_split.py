@@ -432,3 +432,16 @@ def test_save_pieces_into_a_folder_that_cannot_be_made_is_one_input_error(tmp_pa
     blocker.write_text("not a folder")
     with pytest.raises(InputError, match=r"cannot save the pieces in .*file"):
         save_pieces(blocker / "seen", [Image.new("RGB", (3, 2), "white")], "x")
+
+
+@pytest.mark.parametrize(("above", "lines"), [((0, 5), [10, 4]), ((140, 2), [8])])
+def test_a_root_beginning_a_line_holds_the_line_above_only_within_its_overline(
+    above: tuple[float, int], lines: list[int]
+) -> None:
+    """A root begun under the end of a wider line: its overline, written right after that
+    line's last stroke, covers it and has the radicand under it, yet the line sticks out
+    far left of it, so it is the line above; a numerator within the bar's ends is held."""
+    x, count = above
+    check = [Stroke(np.array([[80, 150], [95, 190], [110, 120]]))]
+    page = ink(row(x, 0, count), check, bar(110, 300, 120), cross(200, 130))
+    assert [len(line.strokes) for line in split_ink_lines(page)] == lines

@@ -70,6 +70,7 @@ LIMITS = 1.5  # of a big sign's larger side: the widest its limits are
 FLAT = 1.5  # width to height of a bar-like stroke: bars, overlines, hats, arrows
 THIN = 1.0  # a bar-like stroke is at most this high
 LONG = 3.0  # width to height of a bar that holds what is written next to it at STACK_NEAR
+SPILL = 0.5  # how far a numerator written before its bar reaches past the bar's ends
 BIG = 1.5  # a sum or product sign is taller than the characters around it
 TINY = 0.2  # dots and specks
 SOFT, FIRM = 1, 2  # how sure a join by a bar or a big sign is
@@ -206,8 +207,10 @@ def _stacked(
     (a denominator right after its bar, limits right after their sign), up to STACK_NEAR
     away. What was written just before it may be the end of the line above, so that
     counts only for a bar or sign that also holds a stroke written next to it on its other
-    side (a minus sign beginning a line holds nothing): FIRM then, and SOFT up to STACK
-    for what was written long before it (a numerator, then the denominator, then the bar).
+    side (a minus sign beginning a line holds nothing), and when all of it lies within
+    SPILL of the bar's ends (a root or integral beginning a line sits under the line
+    above, which is wider): FIRM then, and SOFT up to STACK for what was written long
+    before it (a numerator, then the denominator, then the bar).
     A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
     """
     if gap > (STACK_NEAR if ordered else STACK):
@@ -232,7 +235,13 @@ def _stacked(
                 continue
             if np.any((under > stroke) & (under <= stroke + NEAR)):
                 return FIRM
-            if _holds_other_side(boxes, stroke, narrow, unit):
+            # What was written before it lies within its ends (a numerator), not a
+            # wider line above whose last stroke happens to sit over it.
+            inside = (
+                boxes[narrow, 0].min() >= x0 - SPILL * unit
+                and boxes[narrow, 2].max() <= x1 + SPILL * unit
+            )
+            if inside and _holds_other_side(boxes, stroke, narrow, unit):
                 if written_next:
                     return FIRM
                 if gap <= STACK:
