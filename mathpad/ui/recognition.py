@@ -151,7 +151,9 @@ class RecognitionController(QObject):
         concurrent.futures.wait(self._retired, timeout=timeout)
 
     def _cancel_running(self) -> None:
-        if self._jobs.running and self._recognizer is not None:
+        """End whatever the recognizer is doing for the old drawing: a reading, and the beam
+        search for its alternatives, which would otherwise hold the next reading back."""
+        if self._recognizer is not None:
             self._recognizer.cancel()
 
     def _ready(self) -> bool:

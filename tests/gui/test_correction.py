@@ -3,11 +3,14 @@ tokens are picked by mouse and by key, a forced token stays on later readings.""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
-from mathpad.recognizer import PageResult
+from mathpad.recognizer import PageResult, Recognizer
 
 from .conftest import line
 
@@ -177,3 +180,30 @@ def test_a_pen_down_ends_the_running_recognition(window, draw, qtbot, monkeypatc
         QTest.mouseRelease(window.canvas, LEFT, NONE, QPoint(200, 150))
     assert got.args[0].tag == window.document.revision  # the reading is of both strokes
     assert "failed" not in window.statusBar().currentMessage()
+
+
+class _EndlessAlternatives(Recognizer):
+    """A recognizer whose beam search for alternatives only ends when it is cancelled."""
+
+    searching = threading.Event()
+
+    def _alternatives(self, result, k, width, cancel):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 30
+        self.searching.set()
+        while time.monotonic() < deadline:
+            cancel.check()
+            time.sleep(0.005)
+        return []
+
+
+def test_a_new_stroke_ends_the_search_for_alternatives(make_window, draw, qtbot) -> None:
+    window = make_window(make_recognizer=lambda m, v: _EndlessAlternatives(m, v))
+    qtbot.waitUntil(lambda: window.recognition.state == "ready", timeout=30_000)
+    _EndlessAlternatives.searching.clear()
+    _recognized(qtbot, window, lambda: draw(window.canvas, line((60, 60), (260, 160))))
+    qtbot.waitUntil(_EndlessAlternatives.searching.is_set, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.recognition.busy(), timeout=10_000)  # only the search
+    began = time.monotonic()
+    second = _recognized(qtbot, window, lambda: draw(window.canvas, line((60, 160), (260, 60))))
+    assert second.tag == window.document.revision
+    assert time.monotonic() - began < 10  # not held behind the old page's beam search
