@@ -13,6 +13,7 @@ import itertools
 import threading
 import time
 
+import onnxruntime as ort
 import pytest
 from PySide6.QtCore import QTimer
 
@@ -73,6 +74,10 @@ def test_switching_the_variant_during_a_load_never_waits(gated_window, qtbot) ->
 def test_a_real_load_switched_midway_never_stalls_the_event_loop(
     make_window, qtbot, tmp_path, monkeypatch
 ) -> None:
+    if tuple(int(part) for part in ort.__version__.split(".")[:2]) < (1, 32):
+        # Measured: onnxruntime 1.28 keeps the GIL while it builds a session (up to 70 ms
+        # for a fixture graph, and a load builds several); 1.32 lets go of it.
+        pytest.skip(f"onnxruntime {ort.__version__} keeps the GIL while it builds sessions")
     monkeypatch.setattr(paths, "cache_dir", lambda: tmp_path)  # derive the graphs anew
     preload()  # as run_gui does before its window shows
     ticks: list[float] = []
