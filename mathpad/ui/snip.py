@@ -1,17 +1,21 @@
 """Screen snip: hide the pad, freeze the screen, drag a region, recognize it.
 
-On X11, Windows and macOS the screen is grabbed with `QScreen.grabWindow(0)` at its real
-pixels (a 2x screen gives twice the logical size: pix2tex's HiDPI snips came out blurred
-or cropped, LaTeX-OCR #241), frozen in a full-screen overlay where the user drags a
-rectangle. On Wayland applications may not grab the screen (LaTeX-OCR #249, #358); the
-way in is the xdg-desktop-portal Screenshot interface over D-Bus, whose answer (an a{sv}
-map) PySide6's QtDBus cannot read (tried against a fake portal on a private bus: the
-typed slot never fires and QDBusArgument has no reader). Until that works the pad says
-so and points to the desktop's own screenshot tool and Ctrl+V.
+The screen is frozen in a full-screen overlay at its real pixels (a 2x screen gives twice
+the logical size: pix2tex's HiDPI snips came out blurred or cropped, LaTeX-OCR #241), where
+the user drags a rectangle; the region goes to the window like a pasted picture. On X11,
+Windows and macOS Qt grabs the screen itself (`QScreen.grabWindow(0)`). On Wayland
+applications may not (LaTeX-OCR #249, #358): the xdg-desktop-portal Screenshot call
+(`mathpad.ui.portal`) asks the desktop for one, on the snip's own worker thread, since the
+answer may wait for the user's permission; the file it names is read by the core's bounded
+loader there too, and comes back through the bridge. The portal's picture covers the whole
+desktop: this screen's part of it is shown, at image pixels per logical point.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
@@ -25,18 +29,47 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPixmap,
+    QScreen,
 )
 from PySide6.QtWidgets import QWidget
+
+from mathpad.errors import MathpadError
+from mathpad.imaging.loading import load_image
+from mathpad.ui.bridge import FutureBridge
+from mathpad.ui.transfer import to_qimage
 
 if TYPE_CHECKING:
     from mathpad.ui.window import MainWindow
 
+log = logging.getLogger(__name__)
+
 HIDE_MS = 250  # the window manager needs a moment to take the window off the screen
 MIN_SIDE = 4  # px: a click without a drag is not a region
-WAYLAND = (
-    "Wayland does not let the pad capture the screen: take a screenshot with the desktop's "
-    "tool (Print Screen), copy it, and paste it here with Ctrl+V."
-)
+MESSAGE_MS = 15_000  # a failure says what to do instead: time to read it
+PORTAL_DEADLINE_S = 60.0  # the user may be answering the desktop's permission dialog
+
+
+def portal_screenshot(
+    desktop: QRect, screen: QRect, deadline_s: float, cancel: threading.Event
+) -> QImage | None:
+    """The portal's screenshot of the desktop cut to `screen` (in the desktop's logical
+    coordinates), its pixel ratio set; None when cancelled. Runs on the snip worker."""
+    from mathpad.ui import portal  # jeepney: a dependency where Wayland runs, not elsewhere
+
+    uri = portal.screenshot(deadline_s=deadline_s, cancel=cancel)
+    if uri is None:
+        return None
+    image = to_qimage(load_image(portal.file_path(uri)))
+    ratio = image.width() / desktop.width()
+    part = screen.translated(-desktop.topLeft())
+    shot = image.copy(
+        round(part.x() * ratio),
+        round(part.y() * ratio),
+        round(part.width() * ratio),
+        round(part.height() * ratio),
+    )
+    shot.setDevicePixelRatio(ratio)
+    return shot
 
 
 class SnipOverlay(QWidget):
@@ -123,29 +156,77 @@ class SnipOverlay(QWidget):
 class Snipper(QObject):
     """Runs one snip at a time for `window` and hands the region to `window.snipped`."""
 
-    def __init__(self, window: MainWindow, platform: str | None = None) -> None:
+    def __init__(
+        self,
+        window: MainWindow,
+        platform: str | None = None,
+        portal_deadline_s: float = PORTAL_DEADLINE_S,
+    ) -> None:
         super().__init__(window)
         self._window = window
         self.platform = platform or QGuiApplication.platformName()
         self.overlay: SnipOverlay | None = None
+        self._deadline_s = portal_deadline_s
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mathpad-snip")
+        self._bridge = FutureBridge(self)
+        self._cancel = threading.Event()
+
+    @property
+    def wayland(self) -> bool:
+        return self.platform.startswith("wayland")
 
     def start(self) -> None:
-        if self.platform.startswith("wayland"):
-            self._window.statusBar().showMessage(WAYLAND, 15000)
-            return
         self._window.hide()
-        QTimer.singleShot(HIDE_MS, self._grab)
+        QTimer.singleShot(HIDE_MS, self._ask_portal if self.wayland else self._grab)
+
+    def shutdown(self) -> None:
+        """The window is closing: a wait for the portal ends now (never waited for)."""
+        self._cancel.set()
+        self._bridge.forget()
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def _screen(self) -> QScreen:
+        return self._window.screen() or QGuiApplication.primaryScreen()
 
     def _grab(self) -> None:
-        screen = self._window.screen() or QGuiApplication.primaryScreen()
-        shot = screen.grabWindow(0)
+        shot = self._screen().grabWindow(0)
         if shot.isNull():
             self._failed("the screen could not be captured")
             return
+        self._freeze(shot)
+
+    def _ask_portal(self) -> None:
+        screen = self._screen()
+        future = self._worker.submit(
+            portal_screenshot,
+            screen.virtualGeometry(),
+            screen.geometry(),
+            self._deadline_s,
+            self._cancel,
+        )
+        self._bridge.deliver(future, self._portal_answered, self._portal_failed)
+
+    def _portal_answered(self, shot: QImage | None) -> None:
+        if shot is None:
+            self._back()  # the user said no in the portal's dialog: nothing to report
+        else:
+            self._freeze(QPixmap.fromImage(shot))
+
+    def _portal_failed(self, error: BaseException) -> None:
+        if not isinstance(error, MathpadError):
+            log.error("The snip through the portal failed", exc_info=error)  # a bug
+        self._failed(str(error))
+
+    def _freeze(self, shot: QPixmap) -> None:
+        screen = self._screen()
         self.overlay = SnipOverlay(shot, screen.geometry())
         self.overlay.snipped.connect(self._window.snipped)
         self.overlay.cancelled.connect(self._back)
-        self.overlay.show()
+        if self.wayland:  # no Wayland client may place a window: full screen covers it
+            self.overlay.setScreen(screen)
+            self.overlay.showFullScreen()
+        else:
+            self.overlay.show()
         self.overlay.activateWindow()
 
     def _back(self) -> None:
@@ -154,4 +235,4 @@ class Snipper(QObject):
 
     def _failed(self, why: str) -> None:
         self._back()
-        self._window.statusBar().showMessage(f"Cannot snip the screen: {why}.", 8000)
+        self._window.statusBar().showMessage(f"Cannot snip the screen: {why}.", MESSAGE_MS)

@@ -643,6 +643,7 @@ class MainWindow(QMainWindow):
         self.history.shutdown()
         self.recognition.shutdown()
         self.preview.shutdown()
+        self.snipper.shutdown()
         self._loads.forget()
         self._loader.shutdown(wait=False, cancel_futures=True)
         for dialog in (self.model_dialog, self.settings_dialog, self.shortcuts_dialog):

@@ -194,3 +194,33 @@ def line(start: tuple[int, int], end: tuple[int, int], steps: int = 8) -> list[t
 @pytest.fixture
 def draw() -> Callable[[QWidget, list[tuple[int, int]]], None]:
     return _draw
+
+
+@pytest.fixture
+def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A private dbus-daemon, made the session bus for the test; killed after it."""
+    pytest.importorskip("jeepney")  # installed with the pad where Wayland runs
+    from fake_portal import PrivateBus, dbus_daemon_missing
+
+    if dbus_daemon_missing():
+        pytest.skip("dbus-daemon is not installed")
+    bus = PrivateBus()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+    yield bus
+    bus.close()
+
+
+@pytest.fixture
+def fake_portal(session_bus: object) -> Iterator[Callable[..., object]]:
+    """Start a fake screenshot portal on the private bus: `fake_portal(code=1, ...)`."""
+    from fake_portal import FakePortal
+
+    made: list[FakePortal] = []
+
+    def start(**behaviour: object) -> FakePortal:
+        made.append(FakePortal(session_bus.address, **behaviour))
+        return made[-1]
+
+    yield start
+    for portal in made:
+        portal.close()

@@ -588,15 +588,6 @@ def test_a_snip_at_scale_2_keeps_the_screens_real_pixels(tmp_path) -> None:
     assert out.split()[-3:] == ["2.0", "200", "100"]  # 100 x 50 points are 200 x 100 pixels
 
 
-def test_on_wayland_snip_says_what_to_do_instead(window) -> None:
-    from mathpad.ui.snip import Snipper
-
-    window.snipper = Snipper(window, platform="wayland")
-    window.actions["snip"].trigger()
-    assert window.isVisible()
-    assert "Ctrl+V" in window.statusBar().currentMessage()
-
-
 def test_removing_the_picture_keeps_the_ink_in_one_step(window, draw, qtbot) -> None:
     from .test_transfer import handwriting_picture
 
