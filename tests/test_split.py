@@ -26,6 +26,7 @@ from mathpad.imaging.split import (
     line_groups,
     split_image_lines,
     split_ink_lines,
+    writing_runs,
 )
 from mathpad.ink.inkml import read_inkml
 from mathpad.ink.strokes import Ink, Stroke
@@ -434,14 +435,157 @@ def test_save_pieces_into_a_folder_that_cannot_be_made_is_one_input_error(tmp_pa
         save_pieces(blocker / "seen", [Image.new("RGB", (3, 2), "white")], "x")
 
 
-@pytest.mark.parametrize(("above", "lines"), [((0, 5), [10, 4]), ((140, 2), [8])])
-def test_a_root_beginning_a_line_holds_the_line_above_only_within_its_overline(
-    above: tuple[float, int], lines: list[int]
-) -> None:
-    """A root begun under the end of a wider line: its overline, written right after that
-    line's last stroke, covers it and has the radicand under it, yet the line sticks out
-    far left of it, so it is the line above; a numerator within the bar's ends is held."""
+@pytest.mark.parametrize("above", [(0, 5), (140, 2)])
+def test_a_root_beginning_a_line_never_holds_the_line_above(above: tuple[float, int]) -> None:
+    """A root begun under the end of the line above: its overline, written right after
+    that line's last stroke, covers it and has the radicand under it, like a fraction
+    bar; but the root's tick meets it, and a root holds no numerator, whether the line
+    above is wider or lies within its overline's ends."""
     x, count = above
     check = [Stroke(np.array([[80, 150], [95, 190], [110, 120]]))]
     page = ink(row(x, 0, count), check, bar(110, 300, 120), cross(200, 130))
+    assert [len(line.strokes) for line in split_ink_lines(page)] == [2 * count, 4]
+
+
+@pytest.mark.parametrize(("above", "lines"), [((0, 5), [10, 3]), ((140, 2), [7])])
+def test_a_bar_beginning_a_line_holds_the_line_above_only_within_its_ends(
+    above: tuple[float, int], lines: list[int]
+) -> None:
+    """A fraction bar written right after the last stroke above, with a denominator under
+    it: a line sticking out far left of it is the line above, what lies within its ends
+    its numerator."""
+    x, count = above
+    page = ink(row(x, 0, count), bar(110, 300, 120), cross(200, 130))
     assert [len(line.strokes) for line in split_ink_lines(page)] == lines
+
+
+# Found on pages built from the real inks (bench_real_ink.py): each line below is written
+# right after the one above, so its first strokes come right after the last ones above.
+
+
+def test_a_letter_whose_bar_begins_a_line_does_not_hold_the_symbol_above() -> None:
+    """A 'T' beginning a line under a fraction's denominator: its bar was written right
+    after that denominator and has the T's own stem under it, like a fraction bar with a
+    numerator before and a denominator after it; but the stem touches the bar."""
+    above = ink(cross(0, 0), bar(-10, 50, 70), cross(0, 80))
+    stem = [Stroke(np.array([[60.0, 188], [60, 248]]))]
+    letter = ink(stem, bar(0, 120, 188), cross(140, 188))
+    assert len(split_ink_lines(ink(above.strokes, letter.strokes))) == 2
+    # a fraction bar standing apart, written the same way, holds its numerator
+    fraction = ink(above.strokes, bar(-10, 120, 188), cross(30, 200))
+    assert len(split_ink_lines(fraction)) == 1
+
+
+def test_a_bar_holds_what_is_next_to_the_bar_itself_not_to_its_band() -> None:
+    """A fraction beside a tall bracket is one band down to its denominator; the next
+    line's lone numerator sits 0.8 character heights under that band, but twice that
+    under the bar, which holds its own numerator and denominator."""
+    bracket = [Stroke(np.array([[-40.0, 0], [-60, 70], [-40, 140]]))]
+    first = ink(bracket, cross(0, 0), bar(-10, 50, 70), cross(0, 80))
+    second = ink(cross(0, 188), bar(-10, 50, 258), cross(0, 268))
+    assert len(split_ink_lines(ink(first.strokes, second.strokes))) == 2
+
+
+def test_a_line_begun_under_the_end_of_a_short_one_is_no_script() -> None:
+    """A numerator begun right after the last symbol above, right of its middle, 0.8
+    character heights below it: a script is written on upward, a new line below."""
+    first = row(0, 0, 2)
+    second = ink(cross(85, 108), bar(75, 135, 178), cross(85, 188))
+    assert len(split_ink_lines(ink(first, second.strokes))) == 2
+
+
+def test_a_tall_digit_ending_a_line_holds_no_limits_under_it() -> None:
+    """A denominator as tall as a sum sign, the next line begun centred under it, right
+    after it, 1.2 character heights down: limits are written closer to their sign."""
+    eight = [Stroke(np.array([[50.0, 80], [0, 80], [25, 125], [0, 170], [50, 170]]))]
+    first = ink(cross(0, 0), bar(-10, 50, 70), eight)
+    second = ink(cross(5, 242), bar(-5, 55, 312), cross(5, 322))
+    assert len(split_ink_lines(ink(first.strokes, second.strokes))) == 2
+
+
+def test_a_bar_no_wider_than_a_symbol_holds_nothing_far_under_it() -> None:
+    """The underline of a '>=' (written before the 'a' after it) over the next line's
+    first symbol, written right after the 'a', 1.2 character heights down."""
+    greater = [Stroke(np.array([[60.0, 0], [100, 30], [60, 60]]))]
+    a = [Stroke(np.array([[120.0, 0], [160, 60]]))]
+    first = ink(cross(0, 0), greater, bar(60, 100, 75), a)
+    second = ink(cross(60, 148), bar(50, 110, 218), cross(60, 228))
+    assert len(split_ink_lines(ink(first.strokes, second.strokes))) == 2
+
+
+def test_a_dot_goes_with_the_strokes_written_around_it() -> None:
+    """An i's dot nearer to the line above than to its own line's top."""
+    first = row(0, 0, 3)
+    stem = [Stroke(np.array([[10.0, 130], [10, 190]]))]
+    dot = [Stroke(np.array([[10.0, 92]]))]
+    second = [*stem, *dot, *row(40, 130, 2)]
+    lines = split_ink_lines(ink(first, second))
+    assert stroke_sets(lines) == stroke_sets([ink(first), ink(second)])
+
+
+# The clock. CROHME inks have none (every t is 0), so these rules are tried only here; the
+# pad's canvas and MathWriting files record each point's time in milliseconds.
+
+
+def timed(strokes: list[Stroke], pause_before: int | None = None) -> Ink:
+    """The strokes written one after another, 20 ms a point and 200 ms between strokes,
+    with a pause of 1.5 s before the stroke at `pause_before`."""
+    timed_strokes, t = [], 0.0
+    for k, stroke in enumerate(strokes):
+        t += 1500.0 if k == pause_before else 0.0
+        times = t + 20 * np.arange(len(stroke.points))
+        timed_strokes.append(Stroke(np.column_stack([stroke.xy, times])))
+        t = times[-1] + 200
+    return Ink(tuple(timed_strokes))
+
+
+def test_writing_runs_begin_after_a_pause_and_an_ink_without_a_clock_is_one_run() -> None:
+    strokes = row(0, 0, 3)
+    assert writing_runs(timed(strokes)).tolist() == [0] * 6
+    assert writing_runs(timed(strokes, pause_before=4)).tolist() == [0, 0, 0, 0, 1, 1]
+    assert writing_runs(ink(strokes)).tolist() == [0] * 6  # no clock
+    backwards = Ink((*timed(strokes[3:]).strokes, *timed(strokes[:3]).strokes))
+    assert writing_runs(backwards).tolist() == [0] * 6  # two timed inks joined
+
+
+def test_a_pause_parts_a_new_line_from_the_bar_written_just_before_it() -> None:
+    """'x = ___', a blank to fill in, and the next line begun under the blank, 0.8
+    character heights below the line. By order alone, what is written right after a long
+    bar, under it, is its denominator (written far below); a pause of 1.5 s before it
+    says a new line was begun."""
+    first = [*cross(0, 0), *bar(60, 100, 20), *bar(60, 100, 40), *bar(120, 300, 50)]
+    second = row(180, 108, 3)
+    assert len(split_ink_lines(timed(first + second, pause_before=len(first)))) == 2
+    assert len(split_ink_lines(timed(first + second))) == 1  # written on without a stop
+    assert len(split_ink_lines(ink(first, second))) == 1  # no clock: order alone
+
+
+def test_a_denominator_written_far_below_its_bar_without_a_pause_stays() -> None:
+    numerator, fraction_bar, denominator = row(0, 0, 3), bar(-10, 170, 80), row(40, 180, 2)
+    assert len(split_ink_lines(timed(numerator + fraction_bar + denominator))) == 1
+
+
+def test_a_superscript_fraction_holds_its_own_denominator_not_the_next_line() -> None:
+    """'2^(N/2)': the superscript's denominator shares its base's band; the next line's
+    first symbol, written right after that denominator, sits under the bar too."""
+    base = [Stroke(np.array([[0.0, 30], [40, 30], [0, 110], [40, 110]]))]
+    denominator = [Stroke(np.array([[80.0, 55], [110, 55], [80, 95], [110, 95]]))]
+    superscript = ink(cross(70, 0, 40, 40), bar(50, 150, 45), denominator)
+    second = ink(cross(80, 158), bar(60, 140, 228), cross(80, 238))
+    page = ink(base, superscript.strokes, second.strokes)
+    assert [len(line.strokes) for line in split_ink_lines(page)] == [5, 5]
+
+
+def test_a_tall_letter_holds_no_limits_written_long_after_it() -> None:
+    """A 'y' with its long tail, as tall as a sum sign, begins a line under the last
+    symbol above (written right before it, like an upper limit); the next line's first
+    symbol, a lone exponent, sits centred under it 0.8 character heights down."""
+    tall_y = [Stroke(np.array([[50.0, 120], [75, 180], [100, 120], [75, 240]]))]
+    page = ink(row(0, 0, 2), tall_y, row(120, 120, 3), cross(55, 288, 40, 40), row(0, 342, 3))
+    assert [len(line.strokes) for line in split_ink_lines(page)] == [4, 7, 8]
+
+
+def test_a_one_digit_fraction_keeps_a_denominator_written_loosely_under_it() -> None:
+    """'7/6' with a bar one symbol wide and the 6 written right after it, 0.7 character
+    heights below: a short bar holds what is written next to it up to STACK."""
+    assert len(split_ink_lines(ink(cross(0, 0), bar(-10, 50, 70), cross(0, 113)))) == 1

@@ -17,18 +17,27 @@ boxes (about a character's height), is
   width, or a big one centred on it: a fraction bar over its numerator or above its
   denominator, a sum or integral sign over its limits, a hat over its letter. Two lines
   of equations have no such box, and neither do two ordinary symbols one above the
-  other. Ink needs its writing order to agree (see `_stacked`), and then a bar holds
-  what was written right after it up to STACK_NEAR away (a denominator);
-- under FAR, in ink, and the later-written band, at most SCRIPT wide, was begun right
-  after a stroke of the other band, right of that stroke's middle and at most REACH
-  beyond its end (writing on, as a superscript is written; a new line goes back left).
+  other. Ink needs its writing order to agree (see `_stacked`), and then a bar wider
+  than HAT holds what was written right after it up to STACK_NEAR away (a denominator),
+  measured from the bar itself, not from its band;
+- under FAR, in ink, and the upper band, at most SCRIPT wide, was begun right after a
+  stroke of the lower one, right of that stroke's middle and at most REACH beyond its end
+  (writing on, as a superscript is written; a band begun that way below it is a new line).
 Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
 the page's narrowest line break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
-the line nearest to it. Known weaknesses: a stroke added to a line after the next line
-was written (a correction) interleaves them, so two lines under FAR apart join; in a
-picture, a lone narrow symbol just above the next line's fraction bar is taken as its
-numerator, and scripts and limits further than TOUCH from their base split off.
+the line nearest to it, in ink the nearer of the lines written just before and after it.
+
+A page is written line after line, so the first strokes of a line come right after the
+last ones of the line above, and order alone may take a line begun under a bar for its
+denominator. Where the ink has a clock, a pause of PAUSE or more begins a new writing run
+(`writing_runs`), and strokes of different runs are not "written next to" each other; an
+ink without a clock is one run. Known weaknesses: a stroke added to a line after the next
+line was written (a correction) interleaves them, so two lines under FAR apart join; a
+subscript, or a denominator written long after its bar, further than TOUCH from its
+base or STACK from its bar splits off; in a picture, a lone narrow symbol just above the
+next line's fraction bar is taken as its numerator, and scripts and limits further than
+TOUCH from their base split off. PAUSE is a guess: no timed real ink was at hand.
 
 Chunks. An expression wider than `max_aspect` times its height is cut, left to right, into
 chunks no wider than that: each cut goes in the widest blank gap between half and one and a
@@ -53,18 +62,17 @@ from mathpad.imaging.cleanup import CleanPicture, clean_picture, crop
 from mathpad.ink.strokes import Ink
 
 # Distances and sizes in units (see the module doc), except FLAT, COVER, LONG, CENTRED,
-# PITCH (ratios)
-# and NEAR (strokes).
+# PITCH (ratios), NEAR (strokes) and PAUSE (milliseconds).
 TOUCH = 0.3  # handwritten lines sit further apart; scripts and limits closer
 STACK = 1.0  # a bar or a sum sign holds parts at most a character's height away
-STACK_NEAR = 2.0  # ... or, written right before or after them, twice that
+STACK_NEAR = 2.0  # ... or a bar, written right before or after them, twice that
 NEAR = 2  # strokes between a bar and the nearest stroke it covers, in writing order
 FAR = 2.0  # no two bands further apart than this are one expression
 SCRIPT = 3.0  # the widest band taken for a script written on from its base
 REACH = 1.0  # the furthest right of its base a script begins
 PITCH = 1.0  # of the narrowest line break on the page
 COVER = 0.6  # of the covered band's width: sloppy bars fall short of their numerator
-HAT, HAT_GAP = 1.5, 0.5  # the widest hat over one symbol, and its largest gap
+HAT, HAT_GAP = 1.5, 0.5  # the widest hat (or >='s bar) over one symbol, its largest gap
 CENTRED = 0.25  # of the wider width: how far limits sit off the centre of their sign
 LIMITS = 1.5  # of a big sign's larger side: the widest its limits are
 FLAT = 1.5  # width to height of a bar-like stroke: bars, overlines, hats, arrows
@@ -73,6 +81,7 @@ LONG = 3.0  # width to height of a bar that holds what is written next to it at 
 SPILL = 0.5  # how far a numerator written before its bar reaches past the bar's ends
 BIG = 1.5  # a sum or product sign is taller than the characters around it
 TINY = 0.2  # dots and specks
+PAUSE = 1000.0  # a stop this long begins a new writing run (a guess; see the module doc)
 SOFT, FIRM = 1, 2  # how sure a join by a bar or a big sign is
 MAX_CHUNK_ASPECT = 6.0  # width to height; see the module doc
 
@@ -81,7 +90,7 @@ def split_ink_lines(ink: Ink) -> list[Ink]:
     """One ink per expression, top to bottom; a single expression comes back as is."""
     if ink.is_empty:
         return []
-    groups = line_groups(ink.stroke_bounds(), ordered=True)
+    groups = line_groups(ink.stroke_bounds(), runs=writing_runs(ink))
     return [ink] if len(groups) == 1 else [ink.subset(group) for group in groups]
 
 
@@ -122,10 +131,21 @@ def chunk_groups(boxes: np.ndarray, max_aspect: float = MAX_CHUNK_ASPECT) -> lis
     ]
 
 
-def line_groups(boxes: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]:
+def writing_runs(ink: Ink) -> np.ndarray:
+    """Each stroke's writing run: a new one begins at a stroke begun PAUSE milliseconds or
+    more after the one before it ended. An ink without a clock (every t equal, as in
+    CROHME files) is one run, and so is a clock that goes back (inks joined together)."""
+    starts = np.array([stroke.points[0, 2] for stroke in ink.strokes])
+    ends = np.array([stroke.points[-1, 2] for stroke in ink.strokes])
+    pauses = starts[1:] - ends[:-1] >= PAUSE
+    return np.concatenate([[0], np.cumsum(pauses)]).astype(np.int64)
+
+
+def line_groups(boxes: np.ndarray, *, runs: np.ndarray | None = None) -> list[np.ndarray]:
     """Indices of the (x0, y0, x1, y1) boxes on each line, top to bottom, each sorted.
 
-    `ordered`: the boxes are strokes in writing order (ink), so order may join bands.
+    `runs`: the boxes are strokes in writing order (ink), so order may join bands, and
+    these are their writing runs (`writing_runs`); None for a picture's components.
     """
     sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     unit = float(np.median(sizes))
@@ -133,17 +153,19 @@ def line_groups(boxes: np.ndarray, *, ordered: bool = False) -> list[np.ndarray]
     large = np.flatnonzero(~tiny)
     _, band_of = _merge_intervals(boxes[large, 1], boxes[large, 3])
     bands = [large[band_of == k] for k in range(band_of.max() + 1)]
-    joined = _joins(boxes, bands, unit, ordered)
+    joined = _joins(boxes, bands, unit, runs)
     lines = [bands[0]]
     for band, join in zip(bands[1:], joined, strict=True):
         if join:
             lines[-1] = np.concatenate([lines[-1], band])
         else:
             lines.append(band)
-    return _attach(boxes, lines, np.flatnonzero(tiny))
+    return _attach(boxes, lines, np.flatnonzero(tiny), ordered=runs is not None)
 
 
-def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: bool) -> np.ndarray:
+def _joins(
+    boxes: np.ndarray, bands: list[np.ndarray], unit: float, runs: np.ndarray | None
+) -> np.ndarray:
     """Whether bands k and k + 1 belong to one expression, for each k.
 
     Any two bands within FAR of each other are compared, not only neighbours: a fraction's
@@ -156,12 +178,13 @@ def _joins(boxes: np.ndarray, bands: list[np.ndarray], unit: float, ordered: boo
     tops = np.array([boxes[band, 1].min() for band in bands])
     bottoms = np.maximum.accumulate([boxes[band, 3].max() for band in bands])
     firm, soft = np.zeros(len(bands) - 1, dtype=bool), []
+    ordered = runs is not None
     for i, upper in enumerate(bands):
         for j in range(i + 1, len(bands)):
             lower, gap = bands[j], (tops[j] - bottoms[i]) / unit
             if gap > FAR:
                 break
-            stacked = _stacked(boxes, upper, lower, unit, gap, ordered=ordered, adjacent=j == i + 1)
+            stacked = _stacked(boxes, upper, lower, unit, gap, runs=runs, adjacent=j == i + 1)
             if gap <= TOUCH or stacked == FIRM or (ordered and _interleaved(upper, lower)):
                 firm[i:j] = True
             elif stacked or (ordered and _writes_on(boxes, upper, lower, unit)):
@@ -195,46 +218,63 @@ def _stacked(
     unit: float,
     gap: float,
     *,
-    ordered: bool,
+    runs: np.ndarray | None,
     adjacent: bool,
 ) -> int:
     """A bar or a big operator of one band over the other, up to STACK away (see the
     module doc): FIRM when the writing order shows it, SOFT for geometry alone, 0 for no.
 
-    In ink only a bar LONG times wider than high, or a sign (sum, integral: big and no
-    wider than high; not a root with its overline), holds a band next to its own. FIRM: a
-    stroke it covers (centred within its width) was written within NEAR strokes after it
-    (a denominator right after its bar, limits right after their sign), up to STACK_NEAR
-    away. What was written just before it may be the end of the line above, so that
-    counts only for a bar or sign that also holds a stroke written next to it on its other
-    side (a minus sign beginning a line holds nothing), and when all of it lies within
-    SPILL of the bar's ends (a root or integral beginning a line sits under the line
-    above, which is wider): FIRM then, and SOFT up to STACK for what was written long
-    before it (a numerator, then the denominator, then the bar).
+    In ink only a bar LONG times wider than high and wider than HAT, or a sign (sum,
+    integral: big and no wider than high; not a root with its overline) up to STACK away,
+    holds a band next to its own; distances are from the bar or sign itself (its band may
+    reach past it: a fraction beside a bracket is one band down to its denominator).
+    FIRM: a stroke it covers (centred within its width) was written within NEAR strokes
+    after it in the same writing run (a denominator right after its bar, limits right
+    after their sign), up to STACK_NEAR away. What was written just before it may be the
+    end of the line above, so that counts only for a bar or sign that no stroke written
+    next to it touches (`_touched`: a line may begin with a T, an E, a root or a k), that
+    holds a stroke written next to it on its other side (a minus sign beginning a line
+    holds nothing), and when all of it lies within SPILL of the bar's ends (a root or
+    integral beginning a line sits under the line above, which is wider): FIRM then, and
+    SOFT up to STACK for what was not written next to it (a numerator, the denominator,
+    then the bar; a bar, its numerator, then the denominator; a part written after a
+    pause).
     A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
     """
-    if gap > (STACK_NEAR if ordered else STACK):
+    if gap > (STACK_NEAR if runs is not None else STACK):
         return 0
-    for wide, narrow in ((upper, lower), (lower, upper)):
+    for wide, narrow, below in ((upper, lower, True), (lower, upper, False)):
         covering = _covering(boxes[wide], boxes[narrow], unit)
-        if not ordered:
+        if runs is None:
             if covering.any() and gap <= STACK:
                 return SOFT
             continue
         if not adjacent:
             continue
         centres = (boxes[narrow, 0] + boxes[narrow, 2]) / 2
+        near_edge = boxes[narrow, 1].min() if below else -boxes[narrow, 3].max()
         for stroke in wide[covering]:
             x0, y0, x1, y1 = boxes[stroke]
+            # from the stroke itself: its band may reach past it (a denominator under it)
+            reach = max(gap, (near_edge - (y1 if below else -y0)) / unit)
+            if reach > STACK_NEAR:
+                continue
+            if _holds_own(boxes, stroke, wide, below=below):
+                continue
             under = narrow[(centres >= x0) & (centres <= x1)]
+            under = under[runs[under] == runs[stroke]]  # no pause between: written next
             written_next = np.any(np.abs(under - stroke) <= NEAR)
-            if x1 - x0 <= HAT * unit and gap <= HAT_GAP and written_next:
+            if x1 - x0 <= HAT * unit and reach <= HAT_GAP and written_next:
                 return SOFT  # a hat, a bar or an arrow over one symbol
             bar = x1 - x0 >= LONG * (y1 - y0) and y1 - y0 <= THIN * unit
-            if not (bar or (y1 - y0 >= BIG * unit and x1 - x0 <= y1 - y0)):
+            sign = y1 - y0 >= BIG * unit and x1 - x0 <= y1 - y0
+            short = x1 - x0 <= HAT * unit  # a one-digit fraction's bar, or a >='s
+            if not ((bar and not short) or ((bar or sign) and reach <= STACK)):
                 continue
             if np.any((under > stroke) & (under <= stroke + NEAR)):
                 return FIRM
+            if _touched(boxes, stroke, unit):
+                continue  # part of a letter: a T's or an E's bar, a k's stem
             # What was written before it lies within its ends (a numerator), not a
             # wider line above whose last stroke happens to sit over it.
             inside = (
@@ -244,9 +284,38 @@ def _stacked(
             if inside and _holds_other_side(boxes, stroke, narrow, unit):
                 if written_next:
                     return FIRM
-                if gap <= STACK:
+                if reach <= STACK and bar and not short:
                     return SOFT
     return 0
+
+
+def _holds_own(boxes: np.ndarray, stroke: int, band: np.ndarray, *, below: bool) -> bool:
+    """Whether a box of the stroke's own band lies beyond it (below it when `below`),
+    centred within its width: a bar whose denominator sits in its band (a fraction in a
+    superscript shares its base's band) holds that, not the band after it."""
+    x0, y0, x1, y1 = boxes[stroke]
+    others = band[band != stroke]
+    centres = (boxes[others, 0] + boxes[others, 2]) / 2
+    beyond = boxes[others, 1] >= y1 if below else boxes[others, 3] <= y0
+    return bool(np.any(beyond & (centres >= x0) & (centres <= x1)))
+
+
+def _touched(boxes: np.ndarray, stroke: int, unit: float) -> bool:
+    """Whether a stroke written within NEAR strokes of `stroke` touches its box (comes
+    within TINY / 2 units): the stem of a T, E, I or pi meets its bar, a root's tick meets
+    its overline, a k's loop its stem; a fraction bar, a minus sign or a sum stands apart."""
+    near = np.arange(max(0, stroke - NEAR), min(len(boxes), stroke + NEAR + 1))
+    near = near[near != stroke]
+    margin = TINY * unit / 2
+    x0, y0, x1, y1 = boxes[stroke]
+    return bool(
+        np.any(
+            (boxes[near, 0] <= x1 + margin)
+            & (boxes[near, 2] >= x0 - margin)
+            & (boxes[near, 1] <= y1 + margin)
+            & (boxes[near, 3] >= y0 - margin)
+        )
+    )
 
 
 def _holds_other_side(boxes: np.ndarray, stroke: int, narrow: np.ndarray, unit: float) -> bool:
@@ -266,14 +335,14 @@ def _holds_other_side(boxes: np.ndarray, stroke: int, narrow: np.ndarray, unit: 
 
 
 def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
-    """Whether the later-written band was begun right after a stroke of the other band,
-    right of its middle and at most REACH beyond its end, and is narrow enough for a
-    script (see the module doc)."""
-    earlier, later = (upper, lower) if upper[0] < lower[0] else (lower, upper)
-    first = later[0]
-    if first - 1 not in earlier:
+    """Whether the upper band was begun right after a stroke of the lower one, right of
+    its middle and at most REACH beyond its end, and is narrow enough for a script: a
+    superscript written on from its base (see the module doc). A band begun that way
+    below is the next line, begun under the end of a short one."""
+    first = upper[0]
+    if first - 1 not in lower:
         return False
-    width = boxes[later, 2].max() - boxes[later, 0].min()
+    width = boxes[upper, 2].max() - boxes[upper, 0].min()
     x0, _, x1, _ = boxes[first - 1]
     begins = boxes[first, 0]
     return bool((x0 + x1) / 2 <= begins <= x1 + REACH * unit and width <= SCRIPT * unit)
@@ -339,11 +408,28 @@ def _covering(wide: np.ndarray, narrow: np.ndarray, unit: float) -> np.ndarray:
     return bar | big
 
 
-def _attach(boxes: np.ndarray, lines: list[np.ndarray], tiny: np.ndarray) -> list[np.ndarray]:
-    """Give each tiny box to the line whose vertical extent is nearest its centre."""
+def _attach(
+    boxes: np.ndarray, lines: list[np.ndarray], tiny: np.ndarray, *, ordered: bool
+) -> list[np.ndarray]:
+    """Give each tiny box to the line whose vertical extent is nearest its centre; in
+    ink, to the nearer of the lines of the strokes written just before and after it: an
+    i's dot goes with its stem even where the line above comes closer to it."""
     tops = np.array([boxes[line, 1].min() for line in lines])
     bottoms = np.array([boxes[line, 3].max() for line in lines])
     centres = (boxes[tiny, 1] + boxes[tiny, 3])[:, np.newaxis] / 2
     distance = np.maximum(tops - centres, 0) + np.maximum(centres - bottoms, 0)
+    if ordered and len(tiny):
+        line_of = np.zeros(len(boxes), dtype=np.int64)
+        for k, line in enumerate(lines):
+            line_of[line] = k
+        written = np.sort(np.concatenate(lines))
+        after = np.searchsorted(written, tiny)  # the first larger stroke written after it
+        neighbours = written[
+            np.column_stack([np.maximum(after - 1, 0), np.minimum(after, len(written) - 1)])
+        ]
+        allowed = np.zeros(distance.shape, dtype=bool)
+        rows = np.arange(len(tiny))[:, np.newaxis]
+        allowed[rows, line_of[neighbours]] = True
+        distance = np.where(allowed, distance, np.inf)
     nearest = distance.argmin(axis=1)
     return [np.sort(np.concatenate([line, tiny[nearest == k]])) for k, line in enumerate(lines)]
