@@ -10,6 +10,10 @@ event is handled in its own turn of the event loop. Phases:
 - drawing while recognizing: strokes keep coming and each one asks for recognition, so
   the worker is busy while the canvas paints.
 
+The window starts as `mathpad` starts it (`prepare_process`), with settings, autosave and
+history in a temporary folder; the history holds as many readings as its panel lists, so
+each reading refreshes a full list, as for someone who has used the pad a while.
+
 Prints a table and writes benchmarks/results/bench_gui_stall.json. `others` is the share
 of the cores that other processes used meanwhile: stalls measured while that is high come
 from the machine, not the window (`max_gui_cpu_ms` tells the two apart).
@@ -24,6 +28,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,19 +38,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import PySide6
 from machine_load import cpu_seconds
 from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, Qt, QTimer
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
+from robot_pen import MOUSE_MS, Pen
 
+from mathpad import paths
+from mathpad.history import History
 from mathpad.recognizer import PageResult
 from mathpad.settings import Settings
-from mathpad.ui.app import check_qt, make_recognizer
+from mathpad.ui.app import check_qt, make_recognizer, prepare_process
 from mathpad.ui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "models" / "optimum"
 RESULTS = ROOT / "benchmarks" / "results" / "bench_gui_stall.json"
 TICK_MS = 5
-MOUSE_MS = 8
+LISTED = 200  # readings the history panel lists (History.search's limit)
 MOVES_PER_STROKE = 24
 
 
@@ -82,45 +89,33 @@ class StallMeter:
         self.busy.append((self._cpu - cpu) * 1000)
 
 
-class Robot:
-    """Draws short strokes with one mouse event per timer tick, like a real mouse."""
+def strokes(first: int, count: int) -> list[list[QPoint]]:
+    """`count` short strokes, the `first`-th onwards, in rows and columns across the canvas."""
+    drawn = []
+    for n in range(first, first + count):
+        y, x0 = 30 + (n % 10) * 28, 30 + (n // 10 % 5) * 130
+        drawn.append(
+            [QPoint(x0 + 5 * i, y + (i % 5)) for i in range(MOVES_PER_STROKE)]
+            + [QPoint(x0 + 5 * MOVES_PER_STROKE, y)]
+        )
+    return drawn
 
-    def __init__(self, canvas: QWidget, on_stroke_end: Callable[[], None]) -> None:
-        self._canvas = canvas
-        self._on_stroke_end = on_stroke_end
-        self._events: list[tuple[str, QPoint]] = []
-        self._timer = QTimer(canvas, interval=MOUSE_MS, timerType=Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._step)
-        self.strokes = 0
 
-    def draw(self, count: int) -> None:
-        for _ in range(count):
-            y = 30 + (self.strokes % 10) * 28
-            x0 = 30 + (self.strokes // 10 % 5) * 130
-            self._events.append(("press", QPoint(x0, y)))
-            self._events += [
-                ("move", QPoint(x0 + 5 * i, y + (i % 5))) for i in range(1, MOVES_PER_STROKE)
-            ]
-            self._events.append(("release", QPoint(x0 + 5 * MOVES_PER_STROKE, y)))
-            self.strokes += 1
-        self._timer.start()
+def isolate(home: Path, cache: Path | None = None) -> None:
+    """Settings, autosave and history in `home`, derived graphs in `cache` when given: a run
+    neither reads nor grows the user's own (the history list it refreshes would differ)."""
+    paths.config_dir = lambda: home / "config"
+    paths.data_dir = lambda: home / "data"
+    if cache is not None:
+        paths.cache_dir = lambda: cache
 
-    def busy(self) -> bool:
-        return bool(self._events)
 
-    def _step(self) -> None:
-        if not self._events:
-            self._timer.stop()
-            return
-        kind, at = self._events.pop(0)
-        left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-        if kind == "press":
-            QTest.mousePress(self._canvas, left, none, at)
-        elif kind == "move":
-            QTest.mouseMove(self._canvas, at)
-        else:
-            QTest.mouseRelease(self._canvas, left, none, at)
-            self._on_stroke_end()
+def fill_history(count: int) -> None:
+    """`count` earlier readings in the (isolated) history."""
+    history = History()
+    for n in range(count):
+        history.add(image_png=b"", latex_shown=f"x^{{{n}}}+1", model="earlier", variant="int8")
+    history.close()
 
 
 def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> None:
@@ -132,34 +127,34 @@ def wait(app: QApplication, condition: Callable[[], bool], timeout_s: float) -> 
         time.sleep(0.0005)
 
 
-def run_phase(app: QApplication, window: MainWindow, name: str, strokes: int) -> dict:
-    """Draw `strokes` strokes (0: stay idle for a second) and measure the stalls."""
+def run_phase(app: QApplication, window: MainWindow, name: str, count: int) -> dict:
+    """Draw `count` strokes (0: stay idle for a second) and measure the stalls."""
     controller = window.recognition
     results: list[float] = []
 
-    def count(result: PageResult) -> None:
+    def arrived(result: PageResult) -> None:
         results.append(result.seconds)
 
-    controller.recognized.connect(count)
-    robot = Robot(window.canvas, controller.recognize_now)
+    controller.recognized.connect(arrived)
+    pen = Pen(window.canvas, on_release=controller.recognize_now)
     window.canvas.clear()  # each phase starts on an empty canvas
     meter = StallMeter(window)
     meter.start()
     began, (machine, own) = time.perf_counter(), cpu_seconds()
-    if strokes == 0:
+    if count == 0:
         wait(app, lambda: time.perf_counter() - began > 1.0, 5)
     elif name.startswith("recognizing"):
-        for _ in range(strokes):  # the pen rests while each job runs
-            robot.draw(1)
-            wait(app, lambda: not robot.busy() and not controller.busy(), 60)
+        for n in range(count):  # the pen rests while each job runs
+            pen.draw(strokes(n, 1))
+            wait(app, lambda: not pen.busy() and not controller.busy(), 60)
     else:
-        robot.draw(strokes)
-        wait(app, lambda: not robot.busy() and not controller.busy(), 120)
+        pen.draw(strokes(0, count))
+        wait(app, lambda: not pen.busy() and not controller.busy(), 120)
     wall, (machine_end, own_end) = time.perf_counter() - began, cpu_seconds()
     others = max(0.0, (machine_end - machine) - (own_end - own)) / (wall * (os.cpu_count() or 1))
     meter.stop()
     late = sorted(meter.late)
-    controller.recognized.disconnect(count)
+    controller.recognized.disconnect(arrived)
     return {
         "phase": name,
         "ticks": len(late),
@@ -181,6 +176,10 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=30, help="strokes per phase")
     args = parser.parse_args()
     check_qt()
+    home = tempfile.TemporaryDirectory(prefix="mathpad-bench-")
+    isolate(Path(home.name))
+    fill_history(LISTED)
+    prepare_process()
     app = QApplication.instance() or QApplication([])
     window = MainWindow(
         Settings(model=args.model, variant=args.variant, delay_ms=60_000), make_recognizer
@@ -196,8 +195,10 @@ def main() -> None:
         run_phase(app, window, "drawing while recognizing", args.strokes),
     ]
     window.close()
+    window.recognition.join(timeout=20.0)
     window.deleteLater()  # Qt objects go before the interpreter's final collection
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    home.cleanup()
     columns = list(rows[0])
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
     print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))

@@ -32,18 +32,17 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import PySide6
-from bench_gui_stall import MOUSE_MS, TICK_MS, StallMeter, wait
+from bench_gui_stall import TICK_MS, StallMeter, isolate, wait
 from machine_load import cpu_seconds
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtWidgets import QApplication, QWidget
+from robot_pen import MOUSE_MS, Pen
 
-from mathpad import paths
 from mathpad.errors import Cancelled
 from mathpad.ink.strokes import Ink
 from mathpad.recognizer import PageResult, Recognizer
 from mathpad.settings import Settings
-from mathpad.ui.app import check_qt
+from mathpad.ui.app import check_qt, prepare_process
 from mathpad.ui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,42 +80,6 @@ def trace(shape: list[Polyline], left: int, top: int) -> list[list[QPoint]]:
             ]
         strokes.append(points)
     return strokes
-
-
-class Pen:
-    """Sends one mouse event per 8 ms and notes when the pen went down and came up."""
-
-    def __init__(self, canvas: QWidget) -> None:
-        self._canvas = canvas
-        self._events: list[tuple[str, QPoint]] = []
-        self._timer = QTimer(canvas, interval=MOUSE_MS, timerType=Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._step)
-        self.presses: list[float] = []  # perf_counter of each press
-        self.released = 0.0  # perf_counter of the last release
-
-    def draw(self, strokes: list[list[QPoint]]) -> None:
-        for first, *rest in strokes:
-            last = rest[-1] if rest else first
-            self._events += [("press", first), *(("move", p) for p in rest), ("release", last)]
-        self._timer.start()
-
-    def busy(self) -> bool:
-        return bool(self._events)
-
-    def _step(self) -> None:
-        if not self._events:
-            self._timer.stop()
-            return
-        kind, at = self._events.pop(0)
-        left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-        if kind == "press":
-            self.presses.append(time.perf_counter())
-            QTest.mousePress(self._canvas, left, none, at)
-        elif kind == "move":
-            QTest.mouseMove(self._canvas, at)
-        else:
-            self.released = time.perf_counter()
-            QTest.mouseRelease(self._canvas, left, none, at)
 
 
 class Watch:
@@ -247,13 +210,6 @@ def print_table(rows: list[dict]) -> None:
         print("  ".join(str(row[c]).rjust(w) for c, w in zip(columns, widths, strict=True)))
 
 
-def isolate(cache: Path, home: Path) -> None:
-    """Derived graphs in the private cache; settings, autosave and history in `home`."""
-    paths.cache_dir = lambda: cache
-    paths.config_dir = lambda: home / "config"
-    paths.data_dir = lambda: home / "data"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(MODELS / "full-optimum"))
@@ -266,7 +222,8 @@ def main() -> None:
     args = parser.parse_args()
     check_qt()
     home = tempfile.TemporaryDirectory(prefix="mathpad-bench-")
-    isolate(args.cache, Path(home.name))
+    isolate(Path(home.name), args.cache)
+    prepare_process()
     app = QApplication.instance() or QApplication([])
     settings = Settings(
         model=args.model, variant=args.variant, delay_ms=args.delay_ms, close_unsaved="keep"

@@ -42,6 +42,7 @@ from mathpad.model.store import is_local as is_local
 
 T = TypeVar("T")
 JoinStyle = Literal["lines", "aligned"]
+_Opcode = tuple[str, int, int, int, int]  # difflib's: tag, i1, i2, j1, j2
 
 DOUBT_THRESHOLD = 0.5  # a token the model gives less than even odds is worth a second look
 MAX_DRAFTS = 256  # pieces whose last reading is kept as a draft
@@ -72,7 +73,12 @@ class Doubt:
 
 @dataclass(frozen=True)
 class PageResult:
-    """One recognition request: one LaTeX string per expression, in reading order."""
+    """One recognition request: one LaTeX string per expression, in reading order.
+
+    What the window shows of it, the tidied text and where each piece's tokens land in it,
+    is worked out once, when it is made: on the recognizer's worker, so that the slots a
+    reading reaches on the GUI thread (editor, marks, history) only look it up.
+    """
 
     tag: object
     expressions: tuple[str, ...]
@@ -81,16 +87,26 @@ class PageResult:
     images: tuple[Image.Image, ...] = ()  # exactly what the model saw for each piece
     groups: tuple[int, ...] = ()  # how many pieces each expression (line) has
     ink: Ink | None = field(default=None, repr=False)  # the drawing it was read from
+    _lines: str = field(init=False, repr=False, compare=False)  # text("lines")
+    _opcodes: tuple[_Opcode, ...] = field(init=False, repr=False, compare=False)  # raw -> lines
+    _offsets: tuple[int | None, ...] = field(init=False, repr=False, compare=False)  # in raw
+
+    def __post_init__(self) -> None:
+        lines = _tidied(self.expressions)
+        raw, offsets = _joined(self)
+        opcodes = difflib.SequenceMatcher(None, raw, lines, autojunk=False).get_opcodes()
+        object.__setattr__(self, "_lines", lines)
+        object.__setattr__(self, "_opcodes", tuple(opcodes))
+        object.__setattr__(self, "_offsets", tuple(offsets))
 
     def text(self, style: JoinStyle = "lines") -> str:
         """What the editor shows and the CLI prints: tidied lines, or one `aligned` block."""
-        return _layout(self.expressions, style)
+        lines = self._lines
+        return aligned(lines.splitlines()) if style == "aligned" and "\n" in lines else lines
 
     def doubtful(self, threshold: float = DOUBT_THRESHOLD) -> list[Doubt]:
         """Spans of `text("lines")` whose token's probability is below `threshold`."""
-        raw, offsets = _joined(self)
-        shown = self.text("lines")
-        opcodes = difflib.SequenceMatcher(None, raw, shown, autojunk=False).get_opcodes()
+        opcodes, offsets = self._opcodes, self._offsets
         doubts = []
         for index, (piece, offset) in enumerate(zip(self.pieces, offsets, strict=True)):
             if offset is None:
@@ -146,7 +162,7 @@ def _joined(result: PageResult) -> tuple[str, list[int | None]]:
     return "\n".join(lines), offsets
 
 
-def _map(opcodes: list[tuple[str, int, int, int, int]], at: int, *, end: bool) -> int:
+def _map(opcodes: Sequence[_Opcode], at: int, *, end: bool) -> int:
     """Where position `at` of the raw text lands in the tidied text."""
     for tag, i1, i2, j1, j2 in opcodes:
         if i1 <= at < i2 or (end and at == i2):
@@ -154,10 +170,9 @@ def _map(opcodes: list[tuple[str, int, int, int, int]], at: int, *, end: bool) -
     return opcodes[-1][4] if opcodes else 0
 
 
-def _layout(expressions: Sequence[str], style: JoinStyle) -> str:
-    """The expressions tidied, one per line, or as one `aligned` block when there are two+."""
-    lines = tidy("\n".join(expressions))
-    return aligned(lines.splitlines()) if style == "aligned" and "\n" in lines else lines
+def _tidied(expressions: Sequence[str]) -> str:
+    """The expressions tidied, one per line."""
+    return tidy("\n".join(expressions))
 
 
 def _pieces() -> ModuleType:
@@ -448,7 +463,7 @@ class Recognizer:
             ):
                 pieces = list(result.pieces)
                 pieces[index] = other
-                text = _layout(_expressions(pieces, result.groups), "lines")
+                text = _tidied(_expressions(pieces, result.groups))
                 score = total - piece.score + other.score
                 if text != greedy and score > found.get(text, -float("inf")):
                     found[text] = score

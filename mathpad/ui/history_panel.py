@@ -135,15 +135,14 @@ class HistoryPanel(QWidget):
         if self._closed:
             return
         images, text = result.images, result.text()
-        inkml = to_inkml(ink) if ink is not None and not ink.is_empty else None
 
-        def add(history: History) -> int:
+        def add(history: History) -> int:  # on the worker: the PNG and the InkML too
             return history.add(
                 image_png=_png(images),
                 latex_shown=text,
                 model=model,
                 variant=variant,
-                ink_inkml=inkml,
+                ink_inkml=to_inkml(ink) if ink is not None and not ink.is_empty else None,
             )
 
         self._bridge.deliver(self._call(add), self._added, self._failed)

@@ -9,8 +9,10 @@ import time
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 
 from mathpad.recognizer import PageResult, Recognizer
+from mathpad.ui.pieces_view import SHOWN_HEIGHT
 
 from .conftest import line
 
@@ -162,6 +164,11 @@ def test_what_the_model_saw_is_shown_piece_by_piece(window, draw, qtbot) -> None
     assert view.captions == [
         f"Piece {n}: {p.latex.strip() or '(nothing read)'}" for n, p in enumerate(result.pieces, 1)
     ]
+    pictures = [label.pixmap() for label in view.findChildren(QLabel)]
+    pictures = [p for p in pictures if not p.isNull()]
+    assert [(p.width(), p.height()) for p in pictures] == [
+        (round(image.width * SHOWN_HEIGHT / image.height), SHOWN_HEIGHT) for image in result.images
+    ]  # each piece at the view's height, its proportions kept
 
 
 def test_a_pen_down_ends_the_running_recognition(window, draw, qtbot, monkeypatch) -> None:

@@ -1,5 +1,6 @@
 """The window never waits for the recognizer: switching the variant while the model loads,
-or closing then, returns to the event loop at once instead of joining the loading worker.
+or closing then, returns to the event loop at once instead of joining the loading worker;
+a reading reaches the window with its text already tidied on the worker.
 
 The first tests hold the loads at a gate (a real Recognizer whose load first waits for an
 event), so a join would hold the GUI thread until the gate opens, two seconds later. The
@@ -18,10 +19,11 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from mathpad import paths
+from mathpad import recognizer as recognizer_module
 from mathpad.recognizer import ModelInfo, Recognizer, preload
 from mathpad.settings import Settings
 
-from .conftest import FIXTURE_MODEL
+from .conftest import FIXTURE_MODEL, line
 
 STALL_LIMIT_S = 0.100
 GATE_S = 2.0
@@ -101,3 +103,24 @@ def test_closing_during_a_load_never_waits(gated_window) -> None:
     assert not window.isVisible()
     assert held < STALL_LIMIT_S, f"closing held the event loop {held * 1000:.0f} ms"
     GatedRecognizer.gate.set()  # the old load ends on its own, after the window has gone
+
+
+def test_a_reading_arrives_tidied_so_the_window_does_not_tidy_it(
+    window, draw, qtbot, monkeypatch
+) -> None:
+    # Tidying and aligning a reading with its text took ~2 ms of the GUI thread per reading
+    # (four times over, by the editor, the marks and the history); the worker does it once.
+    tidied_on: list[threading.Thread] = []
+    tidy = recognizer_module.tidy
+
+    def watched(text: str) -> str:
+        tidied_on.append(threading.current_thread())
+        return tidy(text)
+
+    monkeypatch.setattr(recognizer_module, "tidy", watched)
+    with qtbot.waitSignal(window.recognition.recognized, timeout=10_000) as got:
+        draw(window.canvas, line((60, 60), (260, 160)))
+    qtbot.waitUntil(lambda: window.history.current_id is not None, timeout=10_000)
+    assert window.source.toPlainText() == got.args[0].text()
+    assert tidied_on, "the reading was never tidied"
+    assert threading.main_thread() not in tidied_on
