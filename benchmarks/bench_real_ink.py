@@ -188,11 +188,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(b) pages split right at a gap of {gap} characters: {right}/{args.pages}, "
             f"{args.pages - right} wrong (95%: {low:.1%}-{high:.1%})"
         )
-        pictures[str(gap)] = f"{pictures_right}/{pictures_tried}"
-        print(
-            f"(p) the first {pictures_tried} of them drawn as pictures split right: "
-            f"{pictures_right}/{pictures_tried}"
-        )
+        if pictures_tried:
+            pictures[str(gap)] = f"{pictures_right}/{pictures_tried}"
+            low, high = wilson(pictures_right, pictures_tried)
+            print(
+                f"(p) the first {pictures_tried} of them drawn as pictures split right: "
+                f"{pictures_right}/{pictures_tried} (95%: {low:.1%}-{high:.1%})"
+            )
     record["pages_right_by_gap"] = pages
     record["picture_pages_right_by_gap"] = pictures
     record["pages_right_95_interval_by_gap"] = intervals

@@ -636,3 +636,11 @@ def test_a_picture_superscript_written_high_on_the_end_of_its_line_stays_with_it
     assert picture_lines(*line, (105, 36, 145, 40)) == 2
     assert picture_lines(*line, (200, 0, 230, 40)) == 2
     assert picture_lines(*line, *[(105 + 50 * i, 0, 135 + 50 * i, 40) for i in range(4)]) == 2
+
+
+def test_a_picture_integral_keeps_an_upper_limit_written_high_beside_it() -> None:
+    """'int^2 x dx': the limit half a symbol above the line, begun right of the sign's
+    middle; a symbol as tall as the line's symbols there is a line above."""
+    line = [(0, 100, 40, 160), (60, 80, 120, 180), (140, 100, 180, 160), (200, 100, 240, 160)]
+    assert picture_lines(*line, (125, 20, 150, 50)) == 1
+    assert picture_lines(*line, (125, 0, 165, 60), (185, 0, 225, 60)) == 2

@@ -27,8 +27,8 @@ boxes (about a character's height), is
 - under FAR, in ink, and the upper band, at most SCRIPT wide, was begun right after a
   stroke of the lower one, right of that stroke's middle and at most REACH beyond its end
   (writing on, as a superscript is written; a band begun that way below it is a new line);
-  in a picture, the upper band begun so beside the lower band's last box, and a symbol
-  smaller than that box (`_script_on_end`);
+  in a picture, the upper band begun so beside the lower band's last box or a big sign
+  in it, and smaller than that box and than a unit (`_high_script`);
 Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
 the page's narrowest line break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
@@ -42,10 +42,10 @@ ink without a clock is one run. Known weaknesses: a stroke added to a line after
 line was written (a correction) interleaves them, so two lines under FAR apart join; a
 subscript, or a denominator written long after its bar, further than TOUCH from its
 base or STACK from its bar splits off; in a picture, a lone narrow symbol just above the
-next line's fraction bar is taken as its numerator, a small symbol just right of a line's
-end and above it as its superscript, and limits, subscripts and scripts not on a line's
-end further than TOUCH from their base split off (an integral's upper limit written high
-beside it). PAUSE is a guess: no timed real ink was at hand.
+next line's fraction bar is taken as its numerator, a short line of small symbols just
+right of a line's end or of a big sign, above it, as its superscript, and limits,
+subscripts and scripts not on a line's end or a big sign further than TOUCH from their
+base split off. PAUSE is a guess: no timed real ink was at hand.
 
 Chunks. An expression wider than `max_aspect` times its height is cut, left to right, into
 chunks no wider than that: each cut goes in the widest blank gap between half and one and a
@@ -198,7 +198,7 @@ def _joins(
             elif stacked or (
                 _writes_on(boxes, upper, lower, unit)
                 if ordered
-                else _script_on_end(boxes, upper, lower, unit)
+                else _high_script(boxes, upper, lower, unit)
             ):
                 soft.append((i, j, gap))
     joins = firm.copy()
@@ -305,11 +305,11 @@ def _stacked(
 
 def _fraction_over(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
     """Whether a bar of `upper`, wider than HAT and LONG times wider than high, holds a
-    symbol (not a bar: an equals sign's) up to STACK above it and nothing of its band
-    below it, and a box of `lower` centred within its width up to STACK_NEAR below it: a
-    fraction whose denominator was written far down. A minus sign or an equals sign holds
-    nothing on both sides at once, and a fraction of the line above keeps its own
-    denominator in its band."""
+    symbol (2 TINY high or more: not an equals sign's other bar) up to STACK above it,
+    nothing between it and `lower`, and a box of `lower` centred within its width up to
+    STACK_NEAR below it: a fraction whose denominator was written far down. A minus sign
+    or an equals sign holds nothing on both sides at once, and a fraction of the line
+    above keeps its own denominator between."""
     centres = (boxes[:, 0] + boxes[:, 2]) / 2
     heights = boxes[:, 3] - boxes[:, 1]
     for bar in upper:
@@ -391,22 +391,22 @@ def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     return bool((x0 + x1) / 2 <= begins <= x1 + REACH * unit and width <= SCRIPT * unit)
 
 
-def _script_on_end(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
+def _high_script(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
     """Whether the upper band, at most SCRIPT wide, begins right of the middle of the
-    lower band's last box and at most REACH beyond its end, and is a symbol smaller than
-    that box (2 TINY high or more: no stray bar): in a picture, a superscript written high
-    on the end of its line (`_writes_on` without the writing order). A line's first
-    symbol, or a denominator of the line above, is as tall as the symbols it sits by."""
-    last = lower[np.argmax(boxes[lower, 2])]
-    x0, y0, x1, y1 = boxes[last]
+    lower band's last box or of a big sign in it (BIG high: an integral's upper limit is
+    written beside it), at most REACH beyond its end, and is a symbol smaller than that
+    box and than a unit (2 TINY high or more: no stray bar): in a picture, a superscript
+    written high (`_writes_on` without the writing order). A line's first symbol, or a
+    denominator of the line above, is as tall as the symbols it sits by."""
+    heights = boxes[lower, 3] - boxes[lower, 1]
+    bases = lower[(heights >= BIG * unit) | (boxes[lower, 2] == boxes[lower, 2].max())]
     begins = boxes[upper, 0].min()
     width = boxes[upper, 2].max() - begins
     height = boxes[upper, 3].max() - boxes[upper, 1].min()
-    return bool(
-        (x0 + x1) / 2 <= begins <= x1 + REACH * unit
-        and width <= SCRIPT * unit
-        and 2 * TINY * unit <= height < y1 - y0
-    )
+    x0, y0, x1, y1 = boxes[bases].T
+    beside = ((x0 + x1) / 2 <= begins) & (begins <= x1 + REACH * unit) & (height < y1 - y0)
+    small = 2 * TINY * unit <= height < unit
+    return bool(beside.any() and width <= SCRIPT * unit and small)
 
 
 def chunk_ranges(spans: np.ndarray, height: float, max_aspect: float) -> list[tuple[int, int]]:
