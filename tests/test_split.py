@@ -629,9 +629,10 @@ def test_a_picture_superscript_written_high_on_the_end_of_its_line_stays_with_it
     """'3y^3': the exponent a whole symbol above the line, begun just right of the y."""
     line = [(0, 100, 40, 160), (60, 100, 100, 160)]
     assert picture_lines(*line, (105, 0, 135, 40)) == 1
-    # begun over the y, far right of it, as tall as the y (a denominator of the line
-    # above), a stray bar, or a line too wide for a script: a line above
+    # begun over the y, far right of it, more than a symbol above it, as tall as the y (a
+    # denominator of the line above), a stray bar, or a line too wide for a script: a line
     assert picture_lines(*line, (70, 0, 100, 40)) == 2
+    assert picture_lines(*line, (105, -40, 135, 0)) == 2
     assert picture_lines(*line, (105, 0, 145, 60)) == 2
     assert picture_lines(*line, (105, 36, 145, 40)) == 2
     assert picture_lines(*line, (200, 0, 230, 40)) == 2

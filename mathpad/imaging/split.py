@@ -28,7 +28,7 @@ boxes (about a character's height), is
   stroke of the lower one, right of that stroke's middle and at most REACH beyond its end
   (writing on, as a superscript is written; a band begun that way below it is a new line);
   in a picture, the upper band begun so beside the lower band's last box or a big sign
-  in it, and smaller than that box and than a unit (`_high_script`);
+  in it, up to STACK above it and smaller than it and than a unit (`_high_script`);
 Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
 the page's narrowest line break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
@@ -394,17 +394,18 @@ def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
 def _high_script(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
     """Whether the upper band, at most SCRIPT wide, begins right of the middle of the
     lower band's last box or of a big sign in it (BIG high: an integral's upper limit is
-    written beside it), at most REACH beyond its end, and is a symbol smaller than that
-    box and than a unit (2 TINY high or more: no stray bar): in a picture, a superscript
-    written high (`_writes_on` without the writing order). A line's first symbol, or a
-    denominator of the line above, is as tall as the symbols it sits by."""
+    written beside it), at most REACH beyond its end and STACK above it, and is a symbol
+    smaller than that box and than a unit (2 TINY high or more: no stray bar): in a
+    picture, a superscript written high (`_writes_on` without the writing order). A line's
+    first symbol, or a denominator of the line above, is as tall as the symbols it sits by."""
     heights = boxes[lower, 3] - boxes[lower, 1]
     bases = lower[(heights >= BIG * unit) | (boxes[lower, 2] == boxes[lower, 2].max())]
-    begins = boxes[upper, 0].min()
+    begins, bottom = boxes[upper, 0].min(), boxes[upper, 3].max()
     width = boxes[upper, 2].max() - begins
-    height = boxes[upper, 3].max() - boxes[upper, 1].min()
+    height = bottom - boxes[upper, 1].min()
     x0, y0, x1, y1 = boxes[bases].T
     beside = ((x0 + x1) / 2 <= begins) & (begins <= x1 + REACH * unit) & (height < y1 - y0)
+    beside &= y0 - bottom <= STACK * unit
     small = 2 * TINY * unit <= height < unit
     return bool(beside.any() and width <= SCRIPT * unit and small)
 
