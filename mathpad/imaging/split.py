@@ -234,7 +234,9 @@ def _stacked(
     adjacent: bool,
 ) -> int:
     """A bar or a big operator of one band over the other, up to STACK away (see the
-    module doc): FIRM when the writing order shows it, SOFT for geometry alone, 0 for no.
+    module doc): FIRM when the writing order shows it, SOFT for geometry alone (in a
+    picture, also a fraction's bar up to STACK_NEAR over its denominator, see
+    `_fraction_over`), 0 for no.
 
     In ink only a bar LONG times wider than high and wider than HAT, or a sign (sum,
     integral: big and no wider than high; not a root with its overline) up to STACK away,
