@@ -11,13 +11,17 @@ or the folder given by --data; skips with a message when it is absent. Reports
     and character size vary by up to 20% either way, as a writer's do (the default keeps
     them even, the figures the README quotes); `--seed` picks another set of pages;
 (c) pictures kept whole: the photos, and every ink drawn as a picture;
+(p) the first --picture-pages pages of (b) at each gap drawn as pictures and split by the
+    picture path, which has geometry alone: a guard that picture rules do not join lines
+    (0.2 s a page, so fewer than (b) by default);
 (d) chunk cuts through a symbol: a CROHME symbol (a traceGroup) whose strokes land in two
     chunks (a picture's chunks are whole components, painted alone: they cannot cut one);
 (e) how many single expressions are chunked at all, the chunk count distribution, and why.
 
 Failures are drawn to benchmarks/results/real-ink/ (one PNG each, lines in colours).
 
-    .venv/bin/python benchmarks/bench_real_ink.py [--pages 1000] [--seed 0] [--vary 0]
+    .venv/bin/python benchmarks/bench_real_ink.py [--pages 1000] [--picture-pages 200]
+        [--seed 0] [--vary 0]
 
 Writes benchmarks/results/bench_real_ink.json. No model needed.
 """
@@ -38,7 +42,7 @@ from PIL import Image, ImageDraw
 
 from mathpad.imaging.cleanup import clean_picture
 from mathpad.imaging.loading import load_image
-from mathpad.imaging.raster import render_ink, symbol_size
+from mathpad.imaging.raster import MARGIN, ink_scale, render_ink, symbol_size
 from mathpad.imaging.split import chunk_ink, image_line_groups, split_ink_lines
 from mathpad.ink.inkml import read_inkml
 from mathpad.ink.strokes import Ink, Stroke
@@ -123,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--pages", type=int, default=1000, help="pages per gap size")
+    parser.add_argument(
+        "--picture-pages", type=int, default=200, help="of (b)'s pages per gap, as pictures"
+    )
     parser.add_argument("--seed", type=int, default=0, help="of the pages' random choices")
     parser.add_argument("--vary", type=float, default=0.0, help="of each gap and size, +-")
     args = parser.parse_args(argv)
@@ -133,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failures.is_dir():
         for old in failures.glob("*.png"):
             old.unlink()
+    failures.mkdir(parents=True, exist_ok=True)
     paths = sorted((args.data / "inks").glob("*.inkml"))
     inks = [read_inkml(p) for p in paths]
     record: dict[str, object] = {"inks": len(inks), "seed": args.seed, "vary": args.vary}
@@ -153,10 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages: dict[str, float] = {}
     intervals: dict[str, tuple[float, float]] = {}
     wrong_pages: dict[str, list[str]] = {}
+    pictures: dict[str, str] = {}
     for gap in GAPS:
         right, drawn = 0, 0
+        pictures_right, pictures_tried = 0, min(args.picture_pages, args.pages)
         for page in range(args.pages):
             ink, truth, chosen = build_page(inks, rng, gap, args.vary)
+            if page < pictures_tried:
+                image = render_ink(ink, layout="tight")
+                if picture_page_right(ink, truth, picture_lines(image)):
+                    pictures_right += 1
+                elif page + 1 - pictures_right <= 8:
+                    image.save(failures / f"p-gap{gap}-{page}.png")
             found = line_groups_of(ink, split_ink_lines(ink))
             if sorted(map(sorted, found)) == truth:
                 right += 1
@@ -172,7 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(b) pages split right at a gap of {gap} characters: {right}/{args.pages}, "
             f"{args.pages - right} wrong (95%: {low:.1%}-{high:.1%})"
         )
+        if pictures_tried:
+            pictures[str(gap)] = f"{pictures_right}/{pictures_tried}"
+            low, high = wilson(pictures_right, pictures_tried)
+            print(
+                f"(p) the first {pictures_tried} of them drawn as pictures split right: "
+                f"{pictures_right}/{pictures_tried} (95%: {low:.1%}-{high:.1%})"
+            )
     record["pages_right_by_gap"] = pages
+    record["picture_pages_right_by_gap"] = pictures
     record["pages_right_95_interval_by_gap"] = intervals
     record["pages_wrong"] = wrong_pages
 
@@ -234,8 +258,28 @@ def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def picture_lines(image: Image.Image) -> list[np.ndarray]:
+    """The component boxes of each line the picture path finds, (x0, y0, x1, y1) pixels."""
     clean = clean_picture(image)
-    return image_line_groups(clean)
+    return [clean.boxes[group] for group in image_line_groups(clean)]
+
+
+def picture_page_right(ink: Ink, truth: list[list[int]], lines: list[np.ndarray]) -> bool:
+    """Whether the lines found in the page drawn tight are its expressions: a component
+    belongs to the expression nearest its middle in height (they are stacked apart)."""
+    scale, ymin = ink_scale(ink), ink.bounds()[1]
+    boxes = ink.stroke_bounds()
+    extents = np.array([[boxes[e, 1].min(), boxes[e, 3].max()] for e in truth])
+    found = []
+    for line in lines:
+        middle = (line[:, 1:2] + line[:, 3:4]) / 2 - MARGIN
+        y = middle / scale + ymin
+        distance = np.maximum(extents[:, 0] - y, 0) + np.maximum(y - extents[:, 1], 0)
+        found.append(set(distance.argmin(axis=1).tolist()))
+    return (
+        len(lines) == len(truth)
+        and all(len(k) == 1 for k in found)
+        and (set.union(*found) == set(range(len(truth))))
+    )
 
 
 if __name__ == "__main__":

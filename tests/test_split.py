@@ -589,3 +589,59 @@ def test_a_one_digit_fraction_keeps_a_denominator_written_loosely_under_it() -> 
     """'7/6' with a bar one symbol wide and the 6 written right after it, 0.7 character
     heights below: a short bar holds what is written next to it up to STACK."""
     assert len(split_ink_lines(ink(cross(0, 0), bar(-10, 50, 70), cross(0, 113)))) == 1
+
+
+# --- pictures of one expression found on real handwriting drawn as pictures -----------------
+# A picture has no writing order: these rules see the components' boxes alone.
+
+
+def picture_lines(*boxes: tuple[float, float, float, float]) -> int:
+    return len(line_groups(np.array(boxes, dtype=float)))
+
+
+def test_a_picture_of_two_fractions_with_denominators_far_below_their_bars_is_whole() -> None:
+    """'V/T = nR/P': each denominator 1.5 symbols below its bar, so the band of both
+    denominators is wider than either bar covers."""
+    numerators = [(0, 0, 40, 60), (60, 0, 100, 60), (230, 0, 270, 60), (290, 0, 330, 60)]
+    bars_and_equals = [(-10, 70, 110, 74), (150, 80, 190, 83), (150, 95, 190, 98)]
+    second_bar = [(220, 70, 340, 74)]
+    denominators = [(20, 164, 60, 224), (260, 164, 300, 224)]
+    assert picture_lines(*numerators, *bars_and_equals, *second_bar, *denominators) == 1
+    # without the numerators the bars are minus signs: the lower symbols are a new line
+    assert picture_lines(*bars_and_equals, *second_bar, *denominators) == 2
+
+
+def test_a_picture_bar_with_nothing_or_its_own_denominator_holds_no_next_line() -> None:
+    """An equals sign's lower bar has only a bar above it, a long minus has nothing, and a
+    fraction keeps its own denominator: the line 1.1 symbols under them is a new one."""
+    next_line = [(40, 164, 80, 224), (100, 164, 140, 224)]
+    equals = [(0, 0, 40, 60), (50, 20, 170, 24), (50, 36, 170, 40), (180, 0, 220, 60)]
+    assert picture_lines(*equals, *next_line) == 2
+    minus = [(0, 0, 40, 60), (50, 28, 170, 32), (180, 0, 220, 60)]
+    assert picture_lines(*minus, *next_line) == 2
+    fraction = [(60, 0, 100, 60), (0, 70, 160, 74), (60, 80, 100, 120)]
+    assert (
+        picture_lines(*fraction, *[(x0, y0 + 22, x1, y1 + 22) for x0, y0, x1, y1 in next_line]) == 2
+    )
+
+
+def test_a_picture_superscript_written_high_on_the_end_of_its_line_stays_with_it() -> None:
+    """'3y^3': the exponent a whole symbol above the line, begun just right of the y."""
+    line = [(0, 100, 40, 160), (60, 100, 100, 160)]
+    assert picture_lines(*line, (105, 0, 135, 40)) == 1
+    # begun over the y, far right of it, more than a symbol above it, as tall as the y (a
+    # denominator of the line above), a stray bar, or a line too wide for a script: a line
+    assert picture_lines(*line, (70, 0, 100, 40)) == 2
+    assert picture_lines(*line, (105, -40, 135, 0)) == 2
+    assert picture_lines(*line, (105, 0, 145, 60)) == 2
+    assert picture_lines(*line, (105, 36, 145, 40)) == 2
+    assert picture_lines(*line, (200, 0, 230, 40)) == 2
+    assert picture_lines(*line, *[(105 + 50 * i, 0, 135 + 50 * i, 40) for i in range(4)]) == 2
+
+
+def test_a_picture_integral_keeps_an_upper_limit_written_high_beside_it() -> None:
+    """'int^2 x dx': the limit half a symbol above the line, begun right of the sign's
+    middle; a symbol as tall as the line's symbols there is a line above."""
+    line = [(0, 100, 40, 160), (60, 80, 120, 180), (140, 100, 180, 160), (200, 100, 240, 160)]
+    assert picture_lines(*line, (125, 20, 150, 50)) == 1
+    assert picture_lines(*line, (125, 0, 165, 60), (185, 0, 225, 60)) == 2

@@ -19,10 +19,16 @@ boxes (about a character's height), is
   of equations have no such box, and neither do two ordinary symbols one above the
   other. Ink needs its writing order to agree (see `_stacked`), and then a bar wider
   than HAT holds what was written right after it up to STACK_NEAR away (a denominator),
-  measured from the bar itself, not from its band;
+  measured from the bar itself, not from its band. In a picture such a bar holds what is
+  centred under it up to STACK_NEAR away when it holds a symbol up to STACK above it and
+  nothing else below it (`_fraction_over`): a fraction has parts on both sides, a minus
+  or an equals sign has no symbol above it, and a fraction of the line above keeps its
+  own denominator;
 - under FAR, in ink, and the upper band, at most SCRIPT wide, was begun right after a
   stroke of the lower one, right of that stroke's middle and at most REACH beyond its end
-  (writing on, as a superscript is written; a band begun that way below it is a new line).
+  (writing on, as a superscript is written; a band begun that way below it is a new line);
+  in a picture, the upper band begun so beside the lower band's last box or a big sign
+  in it, up to STACK above it and smaller than it and than a unit (`_high_script`);
 Joins by geometry alone and by writing on are undone when the gap is as wide as PITCH of
 the page's narrowest line break: on that page, such a gap is the writer's line spacing.
 Boxes under TINY units (dots, decimal points) neither form nor join bands; each goes with
@@ -36,8 +42,10 @@ ink without a clock is one run. Known weaknesses: a stroke added to a line after
 line was written (a correction) interleaves them, so two lines under FAR apart join; a
 subscript, or a denominator written long after its bar, further than TOUCH from its
 base or STACK from its bar splits off; in a picture, a lone narrow symbol just above the
-next line's fraction bar is taken as its numerator, and scripts and limits further than
-TOUCH from their base split off. PAUSE is a guess: no timed real ink was at hand.
+next line's fraction bar is taken as its numerator, a short line of small symbols just
+right of a line's end or of a big sign, above it, as its superscript, and limits,
+subscripts and scripts not on a line's end or a big sign further than TOUCH from their
+base split off. PAUSE is a guess: no timed real ink was at hand.
 
 Chunks. An expression wider than `max_aspect` times its height is cut, left to right, into
 chunks no wider than that: each cut goes in the widest blank gap between half and one and a
@@ -187,7 +195,11 @@ def _joins(
             stacked = _stacked(boxes, upper, lower, unit, gap, runs=runs, adjacent=j == i + 1)
             if gap <= TOUCH or stacked == FIRM or (ordered and _interleaved(upper, lower)):
                 firm[i:j] = True
-            elif stacked or (ordered and _writes_on(boxes, upper, lower, unit)):
+            elif stacked or (
+                _writes_on(boxes, upper, lower, unit)
+                if ordered
+                else _high_script(boxes, upper, lower, unit)
+            ):
                 soft.append((i, j, gap))
     joins = firm.copy()
     for i, j, _ in soft:
@@ -222,7 +234,9 @@ def _stacked(
     adjacent: bool,
 ) -> int:
     """A bar or a big operator of one band over the other, up to STACK away (see the
-    module doc): FIRM when the writing order shows it, SOFT for geometry alone, 0 for no.
+    module doc): FIRM when the writing order shows it, SOFT for geometry alone (in a
+    picture, also a fraction's bar up to STACK_NEAR over its denominator, see
+    `_fraction_over`), 0 for no.
 
     In ink only a bar LONG times wider than high and wider than HAT, or a sign (sum,
     integral: big and no wider than high; not a root with its overline) up to STACK away,
@@ -241,8 +255,10 @@ def _stacked(
     pause).
     A short bar-like box (a hat, an arrow) holds a symbol written next to it up to HAT_GAP.
     """
-    if gap > (STACK_NEAR if runs is not None else STACK):
+    if gap > STACK_NEAR:
         return 0
+    if runs is None and _fraction_over(boxes, upper, lower, unit):
+        return SOFT
     for wide, narrow, below in ((upper, lower, True), (lower, upper, False)):
         covering = _covering(boxes[wide], boxes[narrow], unit)
         if runs is None:
@@ -287,6 +303,35 @@ def _stacked(
                 if reach <= STACK and bar and not short:
                     return SOFT
     return 0
+
+
+def _fraction_over(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
+    """Whether a bar of `upper`, wider than HAT and LONG times wider than high, holds a
+    symbol (2 TINY high or more: not an equals sign's other bar) up to STACK above it,
+    nothing between it and `lower`, and a box of `lower` centred within its width up to
+    STACK_NEAR below it: a fraction whose denominator was written far down. A minus sign
+    or an equals sign holds nothing on both sides at once, and a fraction of the line
+    above keeps its own denominator between."""
+    centres = (boxes[:, 0] + boxes[:, 2]) / 2
+    heights = boxes[:, 3] - boxes[:, 1]
+    for bar in upper:
+        x0, y0, x1, y1 = boxes[bar]
+        if not (x1 - x0 > HAT * unit and x1 - x0 >= LONG * (y1 - y0) and y1 - y0 <= THIN * unit):
+            continue
+        others = np.delete(np.arange(len(boxes)), bar)
+        within = others[(centres[others] >= x0) & (centres[others] <= x1)]
+        above = within[
+            (boxes[within, 3] <= y0 + THIN * unit / 2)
+            & (y0 - boxes[within, 3] <= STACK * unit)
+            & (heights[within] >= 2 * TINY * unit)
+        ]
+        under = np.intersect1d(within, lower)
+        between = np.setdiff1d(within[boxes[within, 1] >= y1], lower)
+        own_below = between[boxes[between, 3] <= boxes[lower, 1].min()]
+        reach = (boxes[under, 1].min() - y1) / unit if len(under) else np.inf
+        if len(above) and not len(own_below) and reach <= STACK_NEAR:
+            return True
+    return False
 
 
 def _holds_own(boxes: np.ndarray, stroke: int, band: np.ndarray, *, below: bool) -> bool:
@@ -346,6 +391,25 @@ def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     x0, _, x1, _ = boxes[first - 1]
     begins = boxes[first, 0]
     return bool((x0 + x1) / 2 <= begins <= x1 + REACH * unit and width <= SCRIPT * unit)
+
+
+def _high_script(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
+    """Whether the upper band, at most SCRIPT wide, begins right of the middle of the
+    lower band's last box or of a big sign in it (BIG high: an integral's upper limit is
+    written beside it), at most REACH beyond its end and STACK above it, and is a symbol
+    smaller than that box and than a unit (2 TINY high or more: no stray bar): in a
+    picture, a superscript written high (`_writes_on` without the writing order). A line's
+    first symbol, or a denominator of the line above, is as tall as the symbols it sits by."""
+    heights = boxes[lower, 3] - boxes[lower, 1]
+    bases = lower[(heights >= BIG * unit) | (boxes[lower, 2] == boxes[lower, 2].max())]
+    begins, bottom = boxes[upper, 0].min(), boxes[upper, 3].max()
+    width = boxes[upper, 2].max() - begins
+    height = bottom - boxes[upper, 1].min()
+    x0, y0, x1, y1 = boxes[bases].T
+    beside = ((x0 + x1) / 2 <= begins) & (begins <= x1 + REACH * unit) & (height < y1 - y0)
+    beside &= y0 - bottom <= STACK * unit
+    small = 2 * TINY * unit <= height < unit
+    return bool(beside.any() and width <= SCRIPT * unit and small)
 
 
 def chunk_ranges(spans: np.ndarray, height: float, max_aspect: float) -> list[tuple[int, int]]:
