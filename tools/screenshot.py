@@ -36,6 +36,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from mathpad import paths
 from mathpad.render import render_png
 from mathpad.settings import Settings
 from mathpad.ui.app import check_qt, make_recognizer
@@ -128,6 +129,11 @@ def main() -> None:
     )
 
     check_qt()
+    # settings, autosave and history of the shot's own: a user's (a crashed run's restore
+    # question, a long history list) must neither show in it nor be written by it
+    home = Path(tempfile.mkdtemp(prefix="mathpad-screenshot-"))
+    paths.config_dir = lambda: home / "config"
+    paths.data_dir = lambda: home / "data"
     app = QApplication(sys.argv[:1])
     theme = "dark" if args.dark else "light"
     window = MainWindow(Settings(model=args.model, delay_ms=400, theme=theme), make_recognizer)

@@ -60,6 +60,8 @@ class Keeper(QObject):
         self._encoded: tuple[int, bytes] | None = None  # id of the picture, its PNG
         self._active = False
         self._saved_ink: Ink | None = None  # the ink as last written to a file by the user
+        self._question: QMessageBox | None = None  # the restore question, until answered
+        self._asked = False  # whether it has been opened (once the window showed)
 
     def start(self) -> None:
         """Take the lock; offer back what a crashed run left (without blocking)."""
@@ -84,7 +86,14 @@ class Keeper(QObject):
         )
         self.prompt.button(Button.Yes).setText("Restore")
         self.prompt.finished.connect(lambda: self._answered(snapshot))
-        self.prompt.open()
+        self._question = self.prompt  # opened by `shown`, over the window
+
+    def shown(self) -> None:
+        """The window is on the screen: open the restore question over it. Opened before,
+        the question has no window to centre on and lands in the screen's corner."""
+        if self._question is not None and not self._asked and self._parent.isVisible():
+            self._question.open()
+            self._asked = True
 
     def changed(self) -> None:
         """Something the user made changed: save it soon (coalesced, off the GUI thread)."""
@@ -119,7 +128,14 @@ class Keeper(QObject):
         self.prompt.open()
 
     def finish(self, *, keep: bool) -> None:
-        """The pad closes: write the last state now (or forget it) and drop the lock."""
+        """The pad closes: write the last state now (or forget it) and drop the lock.
+
+        A restore question still open is closed unanswered: the drawing it offers stays,
+        and the next start asks again."""
+        if self._question is not None:
+            self._question.finished.disconnect()
+            self._question.hide()  # a message box with no Escape button ignores close()
+            self._question = self.prompt = None
         self._saves.forget()
         self._executor.shutdown(wait=True)  # a save is small; losing it would lose ink
         if self._active:
@@ -132,7 +148,7 @@ class Keeper(QObject):
 
     def _answered(self, snapshot: Snapshot) -> None:
         restore = self.prompt is not None and self.prompt.result() == Button.Yes
-        self.prompt = None
+        self._question = self.prompt = None
         self._active = True
         if restore:
             self.restore.emit(snapshot)

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QPalette,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -625,6 +626,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Opening the restored picture…")
         future = self._loader.submit(restored_picture, snapshot.picture_png)
         self._loads.deliver(future, restored, self._failed_to("Cannot restore the picture"))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.keeper.shown)  # once the window has its place on screen
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about unsaved ink (or keep it), remember the layout, then stop every worker;

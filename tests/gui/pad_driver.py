@@ -54,9 +54,10 @@ class Robot:
             found = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
             if not found or not found[0].isVisible():
                 return
-            self.window = found[0]
-            prompt = self.window.keeper.prompt
-            self.restoring = prompt is not None and prompt.isVisible()
+            prompt = found[0].keeper.prompt
+            if prompt is not None and not prompt.isVisible():
+                return  # it opens once the window is on the screen
+            self.window, self.restoring = found[0], prompt is not None
             if self.restoring:
                 prompt.button(QMessageBox.StandardButton.Yes).click()
             return

@@ -32,15 +32,58 @@ def _crashed_run(folder) -> Snapshot:
     return snapshot
 
 
+def _question(window, qtbot) -> QMessageBox:
+    """The restore question, once it is open over the window."""
+    qtbot.waitUntil(lambda: window.keeper.prompt is not None and window.keeper.prompt.isVisible())
+    return window.keeper.prompt
+
+
 def test_a_crashed_runs_drawing_is_offered_back(make_window, qtbot, _autosave_in_tmp) -> None:
     snapshot = _crashed_run(_autosave_in_tmp)
     window = make_window()
-    prompt = window.keeper.prompt
-    assert prompt is not None and prompt.isVisible()
-    QTest.mouseClick(prompt.button(Button.Yes), LEFT)
+    QTest.mouseClick(_question(window, qtbot).button(Button.Yes), LEFT)
     qtbot.waitUntil(lambda: len(window.document.ink.strokes) == 1, timeout=5000)
     assert window.document.ink.strokes[0] == snapshot.ink.strokes[0]
     assert window.source.toPlainText() == "x^{2} mine" and window.source.edited
+
+
+def test_the_restore_question_opens_with_the_window_over_it(
+    qtbot, dialogs, _autosave_in_tmp
+) -> None:
+    """Opened while the window was being built, before it had a place on the screen, the
+    question landed half off the screen's corner under a real window manager."""
+    from mathpad.recognizer import Recognizer
+    from mathpad.ui.window import MainWindow
+
+    _crashed_run(_autosave_in_tmp)
+    window = MainWindow(
+        Settings(model=str(FIXTURE_MODEL), delay_ms=50, close_unsaved="keep"),
+        lambda m, v: Recognizer(m, v, local_files_only=True),
+        dialogs=dialogs,
+        save_settings=lambda _settings: None,
+    )
+    qtbot.addWidget(window)
+    prompt = window.keeper.prompt
+    assert prompt is not None and not prompt.isVisible()
+    window.setGeometry(430, 430, 360, 340)
+    window.show()
+    prompt = _question(window, qtbot)
+    assert window.frameGeometry().contains(prompt.frameGeometry().center())
+    window.close()
+    window.recognition.join(timeout=20.0)
+
+
+def test_closing_with_the_restore_question_open_asks_again_next_time(
+    make_window, qtbot, _autosave_in_tmp
+) -> None:
+    _crashed_run(_autosave_in_tmp)
+    window = make_window()
+    prompt = _question(window, qtbot)
+    window.close()
+    assert not window.isVisible() and not prompt.isVisible()
+    again = make_window()
+    QTest.mouseClick(_question(again, qtbot).button(Button.Yes), LEFT)
+    qtbot.waitUntil(lambda: len(again.document.ink.strokes) == 1, timeout=5000)
 
 
 def test_a_restored_picture_keeps_the_ink_written_on_it(
@@ -54,7 +97,7 @@ def test_a_restored_picture_keeps_the_ink_written_on_it(
     left.save(Snapshot(ink, buffer.getvalue(), "", latex_edited=False))
     left.release()
     window = make_window()
-    QTest.mouseClick(window.keeper.prompt.button(Button.Yes), LEFT)
+    QTest.mouseClick(_question(window, qtbot).button(Button.Yes), LEFT)
     qtbot.waitUntil(lambda: window.document.page.picture is not None, timeout=5000)
     assert window.document.page.picture.size == (240, 120)
     assert window.document.ink.strokes == ink.strokes  # the annotation came back with it
@@ -63,7 +106,7 @@ def test_a_restored_picture_keeps_the_ink_written_on_it(
 def test_a_declined_restore_is_forgotten(make_window, qtbot, _autosave_in_tmp) -> None:
     _crashed_run(_autosave_in_tmp)
     window = make_window()
-    QTest.mouseClick(window.keeper.prompt.button(Button.Discard), LEFT)
+    QTest.mouseClick(_question(window, qtbot).button(Button.Discard), LEFT)
     assert window.document.ink.is_empty
     assert not (_autosave_in_tmp / "drawing.json").exists()
 
