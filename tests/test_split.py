@@ -645,3 +645,34 @@ def test_a_picture_integral_keeps_an_upper_limit_written_high_beside_it() -> Non
     line = [(0, 100, 40, 160), (60, 80, 120, 180), (140, 100, 180, 160), (200, 100, 240, 160)]
     assert picture_lines(*line, (125, 20, 150, 50)) == 1
     assert picture_lines(*line, (125, 0, 165, 60), (185, 0, 225, 60)) == 2
+
+
+def test_a_picture_fraction_beginning_a_line_keeps_its_numerator_not_the_line_above() -> None:
+    """The bar's band holds its numerator and denominator (the '= x' after it spans both):
+    the short line 0.8 symbols above it, which the bar spans, is a line of its own. With
+    no numerator in its band the bar holds the symbols 0.8 symbols above the band: its
+    numerator."""
+    above = [(0, 0, 40, 60), (60, 0, 100, 60)]
+    bar, denominator = (0, 178, 120, 182), (40, 190, 80, 250)
+    rest = [(140, 150, 180, 210), (200, 150, 240, 210)]
+    assert picture_lines(*above, (20, 110, 60, 170), bar, denominator, *rest) == 2
+    numerator = [(x0, y0 + 40, x1, y1 + 40) for x0, y0, x1, y1 in above]
+    assert picture_lines(*numerator, bar, denominator, *rest) == 1
+
+
+def test_a_picture_sign_beginning_a_line_holds_only_limits_smaller_than_it() -> None:
+    """A sum sign beginning a line holds a limit a fifth of its height just above it, not
+    a symbol as tall as the line's (the end of the line above) 0.7 symbols above it."""
+    line = [(0, 100, 60, 200), (80, 120, 120, 180), (140, 120, 180, 180)]
+    assert picture_lines(*line, (15, 60, 45, 80)) == 1
+    assert picture_lines(*line, (10, 0, 50, 60)) == 2
+
+
+def test_a_picture_minus_in_a_line_holds_no_line_under_it() -> None:
+    """'a - b' over a line 0.7 symbols under it that the minus spans: a minus has nothing
+    above it; a fraction bar in a line with its numerator over it holds its denominator."""
+    next_line = [(60, 100, 100, 160), (120, 100, 160, 160)]
+    minus = [(0, 0, 40, 60), (50, 28, 170, 32), (180, 0, 220, 60)]
+    assert picture_lines(*minus, *next_line) == 2
+    fraction = [(0, 0, 40, 60), (90, -10, 130, 45), (50, 50, 170, 54), (180, 0, 220, 60)]
+    assert picture_lines(*fraction, (90, 80, 130, 140)) == 1
