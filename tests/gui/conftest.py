@@ -6,6 +6,7 @@ a worker outliving its window is how GUI suites crash at exit.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -121,6 +122,16 @@ def _shared_graph_cache(_graph_cache: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """One private cache for the whole GUI run: the fixture model's derived decoder graphs
     are made once, not once per window (still never the user's cache)."""
     monkeypatch.setattr(paths, "cache_dir", lambda: _graph_cache)
+
+
+@pytest.fixture
+def interpreter_restored() -> Iterator[None]:
+    """For a test that sets the process up as `run_gui` does (`prepare_process`): the
+    switch interval and the collector are given back to the rest of the suite."""
+    interval = sys.getswitchinterval()
+    yield
+    sys.setswitchinterval(interval)
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -46,16 +46,8 @@ def test_run_gui_opens_the_window_with_the_saved_settings(qapp, monkeypatch) -> 
     window.deleteLater()
 
 
-@pytest.fixture
-def _interpreter_restored():
-    interval = sys.getswitchinterval()
-    yield
-    sys.setswitchinterval(interval)
-    gc.unfreeze()
-
-
 def test_the_window_runs_with_short_gil_hand_offs_and_frozen_startup_objects(
-    qapp, monkeypatch, _interpreter_restored
+    qapp, monkeypatch, interpreter_restored
 ) -> None:
     # Python's 5 ms switch interval and full collections over every imported object (60-80
     # ms, on whichever thread) made the window's event loop stall 40-100 ms while recognizing.
