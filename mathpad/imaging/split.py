@@ -21,14 +21,13 @@ boxes (about a character's height), is
   than HAT holds what was written right after it up to STACK_NEAR away (a denominator),
   measured from the bar itself, not from its band. A picture has geometry alone
   (`_holds_in_picture`): there the box holds nothing on a side where its own band holds
-  a part (a fraction beginning a line keeps its numerator, not the line above), a big
-  sign holds only limits at most LIMIT_HEIGHT of its height high (script-sized, not the
-  end of a line), and a bar sharing its band with other boxes holds only with a part on
-  its other side too (a fraction has both; a minus sign in a line has none). There a
-  bar also holds what is centred under it up to STACK_NEAR away when it holds a symbol
-  up to STACK above it and nothing else below it (`_fraction_over`): a fraction has
-  parts on both sides, a minus or an equals sign has no symbol above it, and a fraction
-  of the line above keeps its own denominator;
+  a part (a fraction beginning a line keeps its numerator, not the line above), and a
+  bar sharing its band with other boxes holds only with a part on its other side too (a
+  fraction has both; a minus sign in a line has none). There a bar also holds what is
+  centred under it up to STACK_NEAR away when it holds a symbol up to STACK above it and
+  nothing else below it (`_fraction_over`): a fraction has parts on both sides, a minus
+  or an equals sign has no symbol above it, and a fraction of the line above keeps its
+  own denominator;
 - under FAR, in ink, and the upper band, at most SCRIPT wide, was begun right after a
   stroke of the lower one, right of that stroke's middle and at most REACH beyond its end
   (writing on, as a superscript is written; a band begun that way below it is a new line);
@@ -48,9 +47,11 @@ line was written (a correction) interleaves them, so two lines under FAR apart j
 subscript, or a denominator written long after its bar, further than TOUCH from its
 base or STACK from its bar splits off; in a picture, a lone narrow symbol just above the
 next line's fraction bar is taken as its numerator, a short line of small symbols just
-right of a line's end or of a big sign, above it, as its superscript, and limits
-taller than LIMIT_HEIGHT of their sign, subscripts and scripts not on a line's end or a
-big sign further than TOUCH from their base split off. PAUSE is a guess: no timed real
+right of a line's end or of a big sign, above it, as its superscript, a big sign
+beginning a line holds the end of the line above it (a typeset sign's limits, `k=1`
+under a product, reach 0.4-0.5 of its height: no height tells them apart), and
+subscripts and scripts not on a line's end or a big sign further than TOUCH from their
+base split off. PAUSE is a guess: no timed real
 ink was at hand.
 
 Chunks. An expression wider than `max_aspect` times its height is cut, left to right, into
@@ -89,7 +90,6 @@ COVER = 0.6  # of the covered band's width: sloppy bars fall short of their nume
 HAT, HAT_GAP = 1.5, 0.5  # the widest hat (or >='s bar) over one symbol, its largest gap
 CENTRED = 0.25  # of the wider width: how far limits sit off the centre of their sign
 LIMITS = 1.5  # of a big sign's larger side: the widest its limits are
-LIMIT_HEIGHT = 0.3  # of a big sign's height: the tallest its limits are, in a picture
 FLAT = 1.5  # width to height of a bar-like stroke: bars, overlines, hats, arrows
 THIN = 1.0  # a bar-like stroke is at most this high
 LONG = 3.0  # width to height of a bar that holds what is written next to it at STACK_NEAR
@@ -349,17 +349,14 @@ def _holds_in_picture(
     """Whether box k of band `wide`, covering band `narrow` (`_covering`), holds it in a
     picture, where geometry is all there is: not when its own band holds a part on that
     side (`_holds_own`: a fraction beginning a line keeps its own numerator, not the line
-    above); a big sign only limits at most LIMIT_HEIGHT of its height high (limits are
-    script-sized; the end of the line above is not); a bar that shares its band only with
+    above); a bar that shares its band only with
     a part on its other side too (`_part_beyond`: a fraction has parts on both sides, a
     minus sign in a line has none). A bar alone in its band is a fraction bar between its
     parts' bands, an overline or a hat."""
-    height = boxes[k, 3] - boxes[k, 1]
-    narrow_height = boxes[narrow, 3].max() - boxes[narrow, 1].min()
     if _holds_own(boxes, k, wide, below=below):
         return False
-    if height >= BIG * unit:
-        return bool(narrow_height <= LIMIT_HEIGHT * height)
+    if boxes[k, 3] - boxes[k, 1] >= BIG * unit:
+        return True  # a big sign holds its limits
     return len(wide) == 1 or _part_beyond(boxes, k, narrow, unit, below=below)
 
 
