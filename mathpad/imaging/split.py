@@ -322,18 +322,13 @@ def _fraction_over(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit
     or an equals sign holds nothing on both sides at once, and a fraction of the line
     above keeps its own denominator between."""
     centres = (boxes[:, 0] + boxes[:, 2]) / 2
-    heights = boxes[:, 3] - boxes[:, 1]
     for bar in upper:
         x0, y0, x1, y1 = boxes[bar]
         if not (x1 - x0 > HAT * unit and x1 - x0 >= LONG * (y1 - y0) and y1 - y0 <= THIN * unit):
             continue
         others = np.delete(np.arange(len(boxes)), bar)
         within = others[(centres[others] >= x0) & (centres[others] <= x1)]
-        above = within[
-            (boxes[within, 3] <= y0 + THIN * unit / 2)
-            & (y0 - boxes[within, 3] <= STACK * unit)
-            & (heights[within] >= 2 * TINY * unit)
-        ]
+        above = _symbols_beside(boxes, bar, others, unit, above=True, reach=STACK)
         under = np.intersect1d(within, lower)
         between = np.setdiff1d(within[boxes[within, 1] >= y1], lower)
         own_below = between[boxes[between, 3] <= boxes[lower, 1].min()]
@@ -349,10 +344,10 @@ def _holds_in_picture(
     """Whether box k of band `wide`, covering band `narrow` (`_covering`), holds it in a
     picture, where geometry is all there is: not when its own band holds a part on that
     side (`_holds_own`: a fraction beginning a line keeps its own numerator, not the line
-    above); a bar that shares its band only with
-    a part on its other side too (`_part_beyond`: a fraction has parts on both sides, a
-    minus sign in a line has none). A bar alone in its band is a fraction bar between its
-    parts' bands, an overline or a hat."""
+    above); a big sign holds its limits; a bar that shares its band holds only with a part
+    on its other side too (`_part_beyond`: a fraction has parts on both sides, a minus
+    sign in a line has none). A bar alone in its band is a fraction bar between its parts'
+    bands, an overline or a hat."""
     if _holds_own(boxes, k, wide, below=below):
         return False
     if boxes[k, 3] - boxes[k, 1] >= BIG * unit:
@@ -366,19 +361,31 @@ def _part_beyond(
     """Whether a symbol (2 TINY high or more) centred within the bar's width lies up to
     STACK_NEAR beyond it on the side away from `narrow` (above it when `below`), in any
     band but `narrow`'s: a fraction's other part."""
-    x0, y0, x1, y1 = boxes[bar]
     others = np.setdiff1d(np.arange(len(boxes)), np.append(narrow, bar))
-    centres = (boxes[others, 0] + boxes[others, 2]) / 2
-    symbol = boxes[others, 3] - boxes[others, 1] >= 2 * TINY * unit
-    if below:
-        side = (boxes[others, 3] <= y0 + THIN * unit / 2) & (
-            y0 - boxes[others, 3] <= STACK_NEAR * unit
-        )
+    return bool(len(_symbols_beside(boxes, bar, others, unit, above=below, reach=STACK_NEAR)))
+
+
+def _symbols_beside(
+    boxes: np.ndarray,
+    bar: int,
+    candidates: np.ndarray,
+    unit: float,
+    *,
+    above: bool,
+    reach: float = np.inf,
+) -> np.ndarray:
+    """Those of `candidates` that are symbols (2 TINY high or more: not a dot, not an
+    equals sign's other bar) centred within the bar's width, on its upper side when
+    `above` (else its lower), up to `reach` units from it: a fraction bar's parts."""
+    x0, y0, x1, y1 = boxes[bar]
+    found = boxes[candidates]
+    centres = (found[:, 0] + found[:, 2]) / 2
+    symbol = found[:, 3] - found[:, 1] >= 2 * TINY * unit
+    if above:
+        side = (found[:, 3] <= y0 + THIN * unit / 2) & (y0 - found[:, 3] <= reach * unit)
     else:
-        side = (boxes[others, 1] >= y1 - THIN * unit / 2) & (
-            boxes[others, 1] - y1 <= STACK_NEAR * unit
-        )
-    return bool(np.any(side & symbol & (centres >= x0) & (centres <= x1)))
+        side = (found[:, 1] >= y1 - THIN * unit / 2) & (found[:, 1] - y1 <= reach * unit)
+    return candidates[side & symbol & (centres >= x0) & (centres <= x1)]
 
 
 def _holds_own(boxes: np.ndarray, stroke: int, band: np.ndarray, *, below: bool) -> bool:
@@ -413,17 +420,10 @@ def _touched(boxes: np.ndarray, stroke: int, unit: float) -> bool:
 def _holds_other_side(boxes: np.ndarray, stroke: int, narrow: np.ndarray, unit: float) -> bool:
     """Whether a symbol written within NEAR strokes of `stroke`, centred within its width,
     lies on the side of it away from `narrow` (the numerator or denominator it holds)."""
-    x0, y0, x1, y1 = boxes[stroke]
     near = np.arange(max(0, stroke - NEAR), min(len(boxes), stroke + NEAR + 1))
     near = near[near != stroke]
-    centres = (boxes[near, 0] + boxes[near, 2]) / 2
-    within = (centres >= x0) & (centres <= x1)
-    symbol = boxes[near, 3] - boxes[near, 1] >= TINY * 2 * unit
-    if boxes[narrow, 1].min() >= y1:  # narrow below: look above
-        side = boxes[near, 3] <= y0 + THIN * unit / 2
-    else:
-        side = boxes[near, 1] >= y1 - THIN * unit / 2
-    return bool(np.any(within & symbol & side))
+    narrow_below = boxes[narrow, 1].min() >= boxes[stroke, 3]
+    return bool(len(_symbols_beside(boxes, stroke, near, unit, above=narrow_below)))
 
 
 def _writes_on(boxes: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float) -> bool:
